@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# lamport: top-level build.  `make help` lists the targets.
+#
+# The kernel module itself is described by ./Kbuild; this file drives it for
+# every installed guest kernel, builds the userspace tools and selftests, and
+# runs the test VMs.
+
+SRC := $(CURDIR)
+BUILD := $(SRC)/build
+S := $(SRC)/scripts
+
+# Which guest kernels: 6.1, 6.12 or all (series), resolved to installed
+# releases by scripts/kernels.  KDIR=<kernel build tree> builds for any other.
+KERNELS ?= all
+ifeq ($(KDIR),)
+kernel_releases = $(shell $(S)/kernels $(KERNELS) || echo KERNELS-ERROR)
+else
+kernel_releases = $(notdir $(KDIR))
+endif
+
+# The 6.12 source tarball provides kselftest_harness.h and checkpatch.pl.
+KSRC_TARBALL := /usr/src/linux-source-6.12.tar.xz
+KSRC := $(BUILD)/ksrc
+KSRC_STAMP := $(KSRC)/.extracted
+KSRC_FILES := \
+	tools/testing/selftests/kselftest_harness.h \
+	tools/testing/selftests/kselftest.h \
+	scripts/checkpatch.pl \
+	scripts/spelling.txt \
+	scripts/const_structs.checkpatch
+
+KMOD_SOURCES := $(wildcard $(SRC)/kmod/*.c $(SRC)/kmod/*.h) \
+	$(SRC)/include/uapi/linux/lamport.h $(SRC)/Kbuild
+
+.PHONY: all deps modules user selftests ksrc lint sparse checkpatch \
+	test-user vm-test vm-shell vm-run demo check clean help
+
+all: modules user selftests
+
+help:
+	@echo "make                  build lamport.ko for every guest kernel, tools, selftests"
+	@echo "make deps             install every package the project needs (apt)"
+	@echo "make check            deps, build, lint, host tests and VM tests: the CI job"
+	@echo "make demo             boot a test VM and show three lamport nodes"
+	@echo "make vm-test          run the selftests in test VMs [KERNELS=6.1|6.12|all]"
+	@echo "make vm-shell         interactive test VM, module loaded [KERNELS=...]"
+	@echo "make vm-run CMD=...   run one command in a test VM, return its status"
+	@echo "make lint             sparse (C=2) and checkpatch on the kernel code"
+	@echo "make test-user        host tests of the userspace code and harness"
+	@echo "KDIR=<tree>           build the module against another kernel tree"
+
+deps:
+	$(S)/deps
+
+# --- kernel module ---------------------------------------------------------
+# Each kernel gets its own build directory mirroring the source through
+# symlinks, so objects for different kernels never collide in the tree.
+
+modules: $(KMOD_SOURCES)
+	@$(S)/need build-essential:gcc kmod:depmod
+	@set -e; for rel in $(kernel_releases); do \
+		[ "$$rel" != KERNELS-ERROR ] || exit 1; \
+		$(S)/kmod-build "$$rel" "$(KDIR)"; \
+	done
+
+# --- userspace -------------------------------------------------------------
+
+user:
+	@$(S)/need libmnl-dev:/usr/include/libmnl/libmnl.h build-essential:gcc
+	$(MAKE) -C user OUT=$(BUILD)/user
+
+$(KSRC_STAMP): $(KSRC_TARBALL)
+	@$(S)/need linux-source-6.12:$(KSRC_TARBALL)
+	@echo "  EXTRACT kselftest headers and checkpatch from $(notdir $<)"
+	@rm -rf $(KSRC) && mkdir -p $(KSRC)
+	@tar -xJf $< -C $(KSRC) --strip-components=1 \
+		$(addprefix linux-source-6.12/,$(KSRC_FILES))
+	@touch $@
+
+$(KSRC_TARBALL):
+	@$(S)/need linux-source-6.12:$(KSRC_TARBALL)
+
+ksrc: $(KSRC_STAMP)
+
+selftests: $(KSRC_STAMP) user
+	$(MAKE) -C selftests OUT=$(BUILD)/selftests \
+		KSFT_DIR=$(KSRC)/tools/testing/selftests
+
+# --- lint ------------------------------------------------------------------
+
+lint: sparse checkpatch
+
+sparse: $(KMOD_SOURCES)
+	@$(S)/need sparse:sparse
+	@set -e; for rel in $(kernel_releases); do \
+		[ "$$rel" != KERNELS-ERROR ] || exit 1; \
+		$(S)/kmod-build "$$rel" "$(KDIR)" sparse; \
+	done
+
+checkpatch: $(KSRC_STAMP)
+	@echo "  CHECKPATCH kmod/ include/"
+	@perl $(KSRC)/scripts/checkpatch.pl --no-tree --quiet --show-types \
+		-f $(wildcard kmod/*.c kmod/*.h) include/uapi/linux/lamport.h
+
+# --- tests -----------------------------------------------------------------
+
+test-user: user
+	$(MAKE) -C user OUT=$(BUILD)/user tests
+	@$(S)/host-tests $(BUILD)/user/tests/* $(S)/tests/test-*.sh
+
+vm-test: all
+	@$(S)/vm-test $(kernel_releases)
+
+vm-shell: all
+	@$(S)/vm shell $(firstword $(kernel_releases))
+
+vm-run: all
+	@$(S)/vm run $(firstword $(kernel_releases)) "$(CMD)"
+
+demo:
+	$(S)/deps
+	$(MAKE) all KERNELS=6.12
+	$(S)/vm demo $$($(S)/kernels 6.12)
+
+# The CI job.  Dependencies first, then a fresh make so that kernels
+# installed by `deps` are discovered.
+check:
+	$(S)/deps
+	$(MAKE) all KERNELS=all
+	$(MAKE) lint KERNELS=all
+	$(MAKE) test-user
+	$(MAKE) vm-test KERNELS=all
+
+clean:
+	rm -rf $(BUILD)
