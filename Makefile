@@ -106,8 +106,8 @@ checkpatch: $(KSRC_STAMP)
 # --- tests -----------------------------------------------------------------
 
 test-user: user
-	$(MAKE) -C user OUT=$(BUILD)/user tests
-	@$(S)/host-tests $(BUILD)/user/tests/* $(S)/tests/test-*.sh
+	@LAMPORT=$(BUILD)/user/lamport $(S)/host-tests $(BUILD)/user/tests/test_* \
+		$(SRC)/user/tests/test_cli.sh $(S)/tests/test-splat.sh
 
 vm-test: all
 	@$(S)/vm-test $(kernel_releases)

@@ -342,10 +342,10 @@ TEST(netns_delete_frees_state)
 		lnl_close(&nl);
 		_exit(0);
 	}
-	ASSERT_EQ(sizeof(ino), read(pipefd[0], &ino, sizeof(ino)));
+	ASSERT_EQ((ssize_t)sizeof(ino), read(pipefd[0], &ino, sizeof(ino)));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(0, status);
-	ASSERT_NE(0, ino);
+	ASSERT_NE(0UL, ino);
 
 	snprintf(created, sizeof(created), "lamport_node_create: netns=%lu", ino);
 	snprintf(destroyed, sizeof(destroyed),

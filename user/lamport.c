@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lamport: configure and inspect the lamport.ko node of the current
+ * network namespace.
+ *
+ *	lamport [ OPTIONS ] OBJECT { COMMAND | help }
+ *
+ * Like ip(8), every failure, usage errors included, exits with status 1
+ * after one "Error: ..." line on stderr; help goes to stdout with status 0.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <linux/lamport.h>
+
+#include "args.h"
+#include "lamport.h"
+
+#ifndef LAMPORT_VERSION
+#define LAMPORT_VERSION "0.1"
+#endif
+
+enum option {
+	OPT_JSON,
+	OPT_PRETTY,
+	OPT_VERSION,
+	OPT_HELP,
+	OPT_COUNT,
+};
+
+/* Matched by prefix, so "-j" and "-json" are the same option. */
+static const char *const option_names[OPT_COUNT] = {
+	[OPT_JSON]	= "-json",
+	[OPT_PRETTY]	= "-pretty",
+	[OPT_VERSION]	= "-Version",
+	[OPT_HELP]	= "-help",
+};
+
+static int do_help(struct ctx *ctx, int argc, char **argv);
+
+static const struct cmd objects[] = {
+	{ "node",	do_node },
+	{ "help",	do_help },
+	{ NULL, NULL },
+};
+
+static void usage(FILE *out)
+{
+	const struct cmd *obj;
+
+	fprintf(out,
+		"Usage: lamport [ OPTIONS ] OBJECT { COMMAND | help }\n"
+		"       lamport [ -V[ersion] | -h[elp] ]\n"
+		"where  OBJECT := {");
+	for (obj = objects; obj->name; obj++)
+		if (obj->run != do_help)
+			fprintf(out, " %s", obj->name);
+	fprintf(out,
+		" }\n"
+		"       OPTIONS := { -j[son] | -p[retty] }\n"
+		"Options may also follow the object and command; \"--\" ends them.\n"
+		"-pretty indents the JSON output and implies -json.\n");
+}
+
+/* "lamport help" and "lamport help OBJECT". */
+static int do_help(struct ctx *ctx, int argc, char **argv)
+{
+	char help[] = "help";
+	char *help_argv[] = { NULL, help, NULL };
+
+	if (!argc || matches(argv[0], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	help_argv[0] = argv[0];
+	return run_cmd(ctx, objects, "object", "lamport help", 2, help_argv);
+}
+
+int run_cmd(struct ctx *ctx, const struct cmd *cmds, const char *what,
+	    const char *help, int argc, char **argv)
+{
+	const struct cmd *cmd;
+
+	for (cmd = cmds; cmd->name; cmd++)
+		if (matches(argv[0], cmd->name))
+			return cmd->run(ctx, argc - 1, argv + 1);
+	return unknarg(what, argv[0], help);
+}
+
+struct lnl *ctx_nl(struct ctx *ctx)
+{
+	int err;
+
+	if (ctx->nl_ready)
+		return &ctx->nl;
+
+	err = lnl_open(&ctx->nl);
+	if (err == -ENOENT) {
+		fprintf(stderr, "Error: lamport.ko is not loaded (generic netlink family \"%s\" not found).\n",
+			LAMPORT_GENL_NAME);
+		return NULL;
+	}
+	if (err) {
+		fprintf(stderr, "Error: cannot open generic netlink: %s\n",
+			strerror(-err));
+		return NULL;
+	}
+	ctx->nl_ready = true;
+	return &ctx->nl;
+}
+
+int nl_error(const struct lnl *nl, int err)
+{
+	const char *msg = nl->err_msg;
+
+	if (!msg[0])
+		msg = err == -EPERM ? "permission denied (CAP_NET_ADMIN needed)"
+				    : strerror(-err);
+	fprintf(stderr, "Error: %s", msg);
+	if (nl->err_attr > LAMPORT_A_MAX)
+		fprintf(stderr, " (attribute %u)", nl->err_attr);
+	else if (nl->err_attr && !strstr(msg, lnl_attr_name(nl->err_attr)))
+		fprintf(stderr, " (attribute %s)", lnl_attr_name(nl->err_attr));
+	fputc('\n', stderr);
+	return -1;
+}
+
+void ctx_json(const struct ctx *ctx, struct json *j)
+{
+	json_init(j, stdout, ctx->pretty);
+}
+
+/* Returns the option arg names, or -1 when it is not one. */
+static int option_lookup(const char *arg)
+{
+	int opt;
+
+	if (arg[0] != '-' || !arg[1])
+		return -1;
+	if (arg[1] == '-')	/* --json is -json */
+		arg++;
+	for (opt = 0; opt < OPT_COUNT; opt++)
+		if (matches(arg, option_names[opt]))
+			return opt;
+	return -1;
+}
+
+/*
+ * Options may stand anywhere ("lamport node show -j"), so they are taken
+ * out of argv, leaving the other words in order; "--" ends them.  An
+ * unknown option is an error before the object, but after it the word is
+ * left to the object, being possibly a value like "-1".
+ */
+static int strip_options(bool *seen, int argc, char **argv)
+{
+	bool literal = false;
+	int i, opt, n = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (!literal && !strcmp(argv[i], "--")) {
+			literal = true;
+			continue;
+		}
+		opt = literal ? -1 : option_lookup(argv[i]);
+		if (opt >= 0) {
+			seen[opt] = true;
+			continue;
+		}
+		if (!literal && !n && argv[i][0] == '-' && argv[i][1])
+			return unknarg("option", argv[i], "lamport -help");
+		argv[n++] = argv[i];
+	}
+	return n;
+}
+
+static int run(struct ctx *ctx, int argc, char **argv)
+{
+	bool seen[OPT_COUNT] = { false };
+	char help[] = "help";
+	char *help_argv[] = { NULL, help, NULL };
+
+	argc = strip_options(seen, argc, argv);
+	if (argc < 0)
+		return -1;
+	ctx->json = seen[OPT_JSON] || seen[OPT_PRETTY];
+	ctx->pretty = seen[OPT_PRETTY];
+
+	if (seen[OPT_VERSION]) {
+		printf("lamport utility, %s\n", LAMPORT_VERSION);
+		return 0;
+	}
+	if (seen[OPT_HELP]) {
+		if (!argc) {
+			usage(stdout);
+			return 0;
+		}
+		help_argv[0] = argv[0];
+		argc = 2;
+		argv = help_argv;
+	}
+	if (!argc) {
+		usage(stderr);
+		return -1;
+	}
+	return run_cmd(ctx, objects, "object", "lamport help", argc, argv);
+}
+
+int main(int argc, char **argv)
+{
+	struct ctx ctx = { 0 };
+	int ret;
+
+	ret = run(&ctx, argc - 1, argv + 1);
+	if (ctx.nl_ready)
+		lnl_close(&ctx.nl);
+
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "Error: cannot write the output: %s\n",
+			strerror(errno));
+		ret = -1;
+	}
+	return ret ? 1 : 0;
+}
