@@ -10,8 +10,10 @@ SRC := $(CURDIR)
 BUILD := $(SRC)/build
 S := $(SRC)/scripts
 
-# Which guest kernels: 6.1, 6.12 or all (series), resolved to installed
-# releases by scripts/kernels.  KDIR=<kernel build tree> builds for any other.
+# Which guest kernels: 6.1, 6.12, debug or all, resolved to releases by
+# scripts/kernels (all: 6.1, 6.12 and the debug kernel once it is built;
+# vm-test and check build it first).  KDIR=<kernel build tree> builds the
+# module for any other kernel.
 KERNELS ?= all
 ifeq ($(KDIR),)
 kernel_releases = $(shell $(S)/kernels $(KERNELS) || echo KERNELS-ERROR)
@@ -34,7 +36,7 @@ KMOD_SOURCES := $(wildcard $(SRC)/kmod/*.c $(SRC)/kmod/*.h) \
 	$(SRC)/include/uapi/linux/lamport.h $(SRC)/Kbuild
 
 .PHONY: all deps modules user selftests ksrc lint sparse checkpatch \
-	test-user vm-test vm-shell vm-run demo check clean help
+	test-user vm-test vm-shell vm-run demo check clean help debug-kernel
 
 all: modules user selftests
 
@@ -43,7 +45,8 @@ help:
 	@echo "make deps             install every package the project needs (apt)"
 	@echo "make check            deps, build, lint, host tests and VM tests: the CI job"
 	@echo "make demo             boot a test VM and show three lamport nodes"
-	@echo "make vm-test          run the selftests in test VMs [KERNELS=6.1|6.12|all]"
+	@echo "make vm-test          run the selftests in test VMs [KERNELS=6.1|6.12|debug|all]"
+	@echo "make debug-kernel     build (once, cached) the KASAN/lockdep/kmemleak kernel"
 	@echo "make vm-shell         interactive test VM, module loaded [KERNELS=...]"
 	@echo "make vm-run CMD=...   run one command in a test VM, return its status"
 	@echo "make lint             sparse (C=2) and checkpatch on the kernel code"
@@ -109,8 +112,17 @@ test-user: user
 	@LAMPORT=$(BUILD)/user/lamport $(S)/host-tests $(BUILD)/user/tests/test_* \
 		$(SRC)/user/tests/test_cli.sh $(S)/tests/test-splat.sh
 
-vm-test: all
-	@$(S)/vm-test $(kernel_releases)
+# The debug kernel is built (or found in its cache) before the lanes that
+# need it, so that the releases are resolved with it present.
+need_debug_kernel = $(filter all debug,$(KERNELS))
+
+debug-kernel:
+	@$(S)/debug-kernel build >/dev/null
+
+vm-test:
+	@$(if $(need_debug_kernel),$(S)/debug-kernel build >/dev/null)
+	@$(MAKE) --no-print-directory all
+	@$(S)/vm-test $(KERNELS)
 
 vm-shell: all
 	@$(S)/vm shell $(firstword $(kernel_releases))
@@ -124,9 +136,11 @@ demo:
 	$(S)/vm demo $$($(S)/kernels 6.12)
 
 # The CI job.  Dependencies first, then a fresh make so that kernels
-# installed by `deps` are discovered.
+# installed by `deps` are discovered; the debug kernel is built on the first
+# run on a machine (~30 min) and cached for every later one.
 check:
 	$(S)/deps
+	$(S)/debug-kernel build
 	$(MAKE) all KERNELS=all
 	$(MAKE) lint KERNELS=all
 	$(MAKE) test-user
