@@ -32,7 +32,7 @@ KSRC_FILES := \
 	scripts/spelling.txt \
 	scripts/const_structs.checkpatch
 
-KMOD_SOURCES := $(wildcard $(SRC)/kmod/*.c $(SRC)/kmod/*.h) \
+KMOD_SOURCES := $(wildcard $(SRC)/kmod/*.[ch] $(SRC)/kmod/core/*.[ch]) \
 	$(SRC)/include/uapi/linux/lamport.h $(SRC)/Kbuild
 
 .PHONY: all deps modules user selftests ksrc lint sparse checkpatch \
@@ -104,7 +104,7 @@ sparse: $(KMOD_SOURCES)
 checkpatch: $(KSRC_STAMP)
 	@echo "  CHECKPATCH kmod/ include/"
 	@perl $(KSRC)/scripts/checkpatch.pl --no-tree --quiet --show-types \
-		-f $(wildcard kmod/*.c kmod/*.h) include/uapi/linux/lamport.h
+		-f $(wildcard kmod/*.[ch] kmod/core/*.[ch]) include/uapi/linux/lamport.h
 
 # --- tests -----------------------------------------------------------------
 
@@ -127,8 +127,11 @@ vm-test:
 vm-shell: all
 	@$(S)/vm shell $(firstword $(kernel_releases))
 
+# CMD reaches the script through the environment, quotes, $ and all.
+unexport CMD
+export LAMPORT_VM_CMD := $(value CMD)
 vm-run: all
-	@$(S)/vm run $(firstword $(kernel_releases)) "$(CMD)"
+	@$(S)/vm run $(firstword $(kernel_releases)) "$$LAMPORT_VM_CMD"
 
 demo:
 	$(S)/deps

@@ -2,16 +2,86 @@
 #ifndef _LAMPORT_H
 #define _LAMPORT_H
 
+#include <linux/atomic.h>
+#include <linux/hashtable.h>
+#include <linux/hrtimer.h>
+#include <linux/in6.h>
 #include <linux/mutex.h>
+#include <linux/netlink.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
+#include <linux/lamport.h>
+
+#include "core/detect.h"
+
+struct socket;
+
+/* An IPv4 or IPv6 address and UDP port; family AF_UNSPEC means "any". */
+struct lamport_addr {
+	sa_family_t family;
+	__be16 port;
+	union {
+		__be32 v4;
+		struct in6_addr v6;
+	};
+};
 
 /* Per network namespace state: each netns is one lamport node. */
 struct lamport_net {
 	struct net *net;
-	struct mutex lock;	/* serialises configuration changes */
+	struct mutex lock;	/* node settings, the peer table, sockets */
 	u32 node_id;		/* 0 until configured; read locklessly */
+	struct lamport_addr bind;	/* port 0: no socket */
+	struct socket __rcu *sock4;
+	struct socket __rcu *sock6;
+	DECLARE_HASHTABLE(peers, 8);	/* by id; RCU for readers */
+	unsigned int npeers;
+	atomic64_t stats[LAMPORT_NODE_STAT_MAX + 1];
+};
+
+/*
+ * A peer node we exchange heartbeats with. Config and detector state are
+ * under lock, taken from the receive path, both timers (softirq) and
+ * netlink (with BH off). A removed peer is unhashed, then marked removed
+ * under lock so that nothing re-arms its timers, then the timers are
+ * cancelled and the memory freed after a grace period.
+ */
+struct lamport_peer {
+	struct hlist_node hnode;
+	struct rcu_head rcu;
+	struct lamport_net *ln;
+	u32 id;
+
+	spinlock_t lock;
+	bool removed;
+	struct lamport_addr addr;
+	u32 interval_us;
+	u8 mult;
+	struct hrtimer tx_timer;
+	struct hrtimer detect_timer;
+	struct lp_detect detect;
+	u64 state_since_ns;
+	u32 tx_seq;
+	u32 rx_seq;		/* highest sequence received */
+	u64 rx_seen;		/* bitmap of rx_seq - 63 .. rx_seq */
+	u32 echo_seq;		/* the peer's last heartbeat, echoed back */
+	u64 echo_tx_ns;
+	u64 echo_rx_ns;
+	u64 srtt_ns, rttvar_ns, min_rtt_ns;
+	u64 stats[LAMPORT_PEER_STAT_MAX + 1];
+};
+
+/* A state change, gathered under the peer's lock and reported after it. */
+struct lamport_event {
+	u32 peer_id;
+	u8 old_state;
+	u8 new_state;
+	u8 reason;
+	u64 time_ns;
+	u64 last_rx_ns;
+	u64 detect_ns;
 };
 
 extern unsigned int lamport_net_id;
@@ -21,12 +91,54 @@ static inline struct lamport_net *lamport_net(const struct net *net)
 	return net_generic(net, lamport_net_id);
 }
 
+static inline void lamport_count(struct lamport_net *ln, int stat)
+{
+	atomic64_inc(&ln->stats[stat]);
+}
+
 int lamport_node_init(void);
 void lamport_node_exit(void);
 u32 lamport_node_id(const struct lamport_net *ln);
-void lamport_node_set_id(struct lamport_net *ln, u32 id);
+int lamport_node_configure(struct lamport_net *ln, u32 id,
+			   const struct lamport_addr *bind,
+			   struct netlink_ext_ack *extack);
+
+int lamport_udp_open(struct lamport_net *ln, const struct lamport_addr *bind,
+		     struct netlink_ext_ack *extack);
+void lamport_udp_close(struct lamport_net *ln);
+int lamport_udp_send(struct lamport_net *ln, const struct lamport_addr *to,
+		     const void *data, unsigned int len);
+
+struct lamport_peer_config {
+	struct lamport_addr addr;
+	u32 interval_us;
+	u8 mult;
+	u8 mode;
+	u32 threshold_milli;
+};
+
+struct lamport_peer *lamport_peer_lookup(struct lamport_net *ln, u32 id);
+int lamport_peer_add(struct lamport_net *ln, u32 id,
+		     const struct lamport_peer_config *cfg,
+		     struct netlink_ext_ack *extack);
+void lamport_peer_config(struct lamport_peer *peer,
+			 struct lamport_peer_config *cfg);
+void lamport_peer_update(struct lamport_peer *peer,
+			 const struct lamport_peer_config *cfg);
+void lamport_peer_remove(struct lamport_peer *peer);
+void lamport_peer_remove_all(struct lamport_net *ln);
+
+void lamport_heartbeat_start(struct lamport_peer *peer);
+void lamport_heartbeat_receive(struct lamport_net *ln,
+			       const struct lamport_addr *from,
+			       const u8 *msg, unsigned int len);
+void lamport_detect_rearm(struct lamport_peer *peer);
+enum hrtimer_restart lamport_heartbeat_tx_timer(struct hrtimer *timer);
+enum hrtimer_restart lamport_detect_timer(struct hrtimer *timer);
 
 int lamport_netlink_init(void);
 void lamport_netlink_exit(void);
+void lamport_notify_event(struct lamport_net *ln,
+			  const struct lamport_event *ev);
 
 #endif /* _LAMPORT_H */

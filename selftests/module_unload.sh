@@ -22,7 +22,7 @@ check() {	# check DESCRIPTION COMMAND...
 }
 
 node_id_is() {	# node_id_is NETNS ID
-	[ "$(ip netns exec "$1" lamport -j node show)" = "{\"id\":$2}" ]
+	ip netns exec "$1" lamport -j node show | grep -q "^{\"id\":$2[,}]"
 }
 
 make_nodes() {

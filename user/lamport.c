@@ -25,6 +25,7 @@
 enum option {
 	OPT_JSON,
 	OPT_PRETTY,
+	OPT_STATS,
 	OPT_VERSION,
 	OPT_HELP,
 	OPT_COUNT,
@@ -34,6 +35,7 @@ enum option {
 static const char *const option_names[OPT_COUNT] = {
 	[OPT_JSON]	= "-json",
 	[OPT_PRETTY]	= "-pretty",
+	[OPT_STATS]	= "-statistics",
 	[OPT_VERSION]	= "-Version",
 	[OPT_HELP]	= "-help",
 };
@@ -42,6 +44,8 @@ static int do_help(struct ctx *ctx, int argc, char **argv);
 
 static const struct cmd objects[] = {
 	{ "node",	do_node },
+	{ "peer",	do_peer },
+	{ "monitor",	do_monitor },
 	{ "help",	do_help },
 	{ NULL, NULL },
 };
@@ -59,9 +63,10 @@ static void usage(FILE *out)
 			fprintf(out, " %s", obj->name);
 	fprintf(out,
 		" }\n"
-		"       OPTIONS := { -j[son] | -p[retty] }\n"
+		"       OPTIONS := { -j[son] | -p[retty] | -s[tatistics] }\n"
 		"Options may also follow the object and command; \"--\" ends them.\n"
-		"-pretty indents the JSON output and implies -json.\n");
+		"-pretty indents the JSON output and implies -json; -statistics adds\n"
+		"the counters to what \"show\" prints.\n");
 }
 
 /* "lamport help" and "lamport help OBJECT". */
@@ -76,60 +81,6 @@ static int do_help(struct ctx *ctx, int argc, char **argv)
 	}
 	help_argv[0] = argv[0];
 	return run_cmd(ctx, objects, "object", "lamport help", 2, help_argv);
-}
-
-int run_cmd(struct ctx *ctx, const struct cmd *cmds, const char *what,
-	    const char *help, int argc, char **argv)
-{
-	const struct cmd *cmd;
-
-	for (cmd = cmds; cmd->name; cmd++)
-		if (matches(argv[0], cmd->name))
-			return cmd->run(ctx, argc - 1, argv + 1);
-	return unknarg(what, argv[0], help);
-}
-
-struct lnl *ctx_nl(struct ctx *ctx)
-{
-	int err;
-
-	if (ctx->nl_ready)
-		return &ctx->nl;
-
-	err = lnl_open(&ctx->nl);
-	if (err == -ENOENT) {
-		fprintf(stderr, "Error: lamport.ko is not loaded (generic netlink family \"%s\" not found).\n",
-			LAMPORT_GENL_NAME);
-		return NULL;
-	}
-	if (err) {
-		fprintf(stderr, "Error: cannot open generic netlink: %s\n",
-			strerror(-err));
-		return NULL;
-	}
-	ctx->nl_ready = true;
-	return &ctx->nl;
-}
-
-int nl_error(const struct lnl *nl, int err)
-{
-	const char *msg = nl->err_msg;
-
-	if (!msg[0])
-		msg = err == -EPERM ? "permission denied (CAP_NET_ADMIN needed)"
-				    : strerror(-err);
-	fprintf(stderr, "Error: %s", msg);
-	if (nl->err_attr > LAMPORT_A_MAX)
-		fprintf(stderr, " (attribute %u)", nl->err_attr);
-	else if (nl->err_attr && !strstr(msg, lnl_attr_name(nl->err_attr)))
-		fprintf(stderr, " (attribute %s)", lnl_attr_name(nl->err_attr));
-	fputc('\n', stderr);
-	return -1;
-}
-
-void ctx_json(const struct ctx *ctx, struct json *j)
-{
-	json_init(j, stdout, ctx->pretty);
 }
 
 /* Returns the option arg names, or -1 when it is not one. */
@@ -186,6 +137,7 @@ static int run(struct ctx *ctx, int argc, char **argv)
 		return -1;
 	ctx->json = seen[OPT_JSON] || seen[OPT_PRETTY];
 	ctx->pretty = seen[OPT_PRETTY];
+	ctx->stats = seen[OPT_STATS];
 
 	if (seen[OPT_VERSION]) {
 		printf("lamport utility, %s\n", LAMPORT_VERSION);

@@ -6,13 +6,21 @@
 #define LAMPORT_USER_LAMPORT_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 
+#include <linux/lamport.h>
+
+#include "fmt.h"
 #include "json.h"
 #include "nl.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 struct ctx {
 	bool json;
 	bool pretty;
+	bool stats;
 	bool nl_ready;
 	struct lnl nl;
 };
@@ -41,10 +49,110 @@ struct lnl *ctx_nl(struct ctx *ctx);
 /* Prints the error of a failed lnl_talk(), with its extack; returns -1. */
 int nl_error(const struct lnl *nl, int err);
 
-/* A JSON writer on stdout, as the options ask. */
-void ctx_json(const struct ctx *ctx, struct json *j);
+/* A JSON writer on out, as the options ask. */
+void ctx_json(const struct ctx *ctx, struct json *j, FILE *out);
+
+/* Where and how the printers below write: JSON through json, else text. */
+struct view {
+	FILE *out;
+	struct json *json;	/* NULL: text to out */
+	bool stats;		/* -s: counters too */
+};
 
 /* Objects. */
 int do_node(struct ctx *ctx, int argc, char **argv);
+int do_peer(struct ctx *ctx, int argc, char **argv);
+int do_monitor(struct ctx *ctx, int argc, char **argv);
+
+/*
+ * The parts of the objects that need no kernel, kept apart for the host
+ * tests: *_parse() reads the words of a command (printing the error and
+ * returning -1 on a mistake), *_put() adds the request's attributes,
+ * *_decode() reads a reply (MNL_CB_OK, or MNL_CB_ERROR with errno set)
+ * and *_print() writes it out.
+ */
+
+/* lamport node */
+struct node_req {
+	bool has_id;
+	bool has_port;
+	uint32_t id;
+	uint16_t port;
+	struct lp_addr addr;	/* len 0: unchanged */
+};
+
+struct node_info {
+	uint32_t id;
+	uint16_t port;		/* 0: no socket */
+	struct lp_addr addr;	/* len 0: any */
+	bool has_stats;
+	bool has_stat[LAMPORT_NODE_STAT_MAX + 1];
+	uint64_t stat[LAMPORT_NODE_STAT_MAX + 1];
+};
+
+int node_parse_set(struct node_req *req, int argc, char **argv);
+void node_put(struct nlmsghdr *nlh, const struct node_req *req);
+int node_decode(const struct nlmsghdr *nlh, struct node_info *node);
+void node_print(const struct node_info *node, const struct view *v);
+
+/* lamport peer */
+struct peer_req {
+	uint32_t id;
+	struct lp_addr addr;	/* len 0: not given */
+	bool has_port, has_interval, has_mult, has_mode, has_threshold;
+	uint16_t port;
+	uint32_t interval_us;
+	uint8_t mult;
+	uint8_t mode;
+	uint32_t threshold;	/* milli-phi */
+};
+
+struct peer_info {
+	uint32_t id;
+	struct lp_addr addr;
+	uint16_t port;
+	uint32_t interval_us;
+	uint8_t mult;
+	uint8_t mode;
+	uint32_t threshold;
+	uint8_t state;
+	bool has_stats;
+	bool has_stat[LAMPORT_PEER_STAT_MAX + 1];
+	uint64_t stat[LAMPORT_PEER_STAT_MAX + 1];
+};
+
+/* cmd: LAMPORT_CMD_PEER_ADD or LAMPORT_CMD_PEER_SET. */
+int peer_parse(struct peer_req *req, uint8_t cmd, int argc, char **argv);
+void peer_put(struct nlmsghdr *nlh, const struct peer_req *req);
+int peer_decode(const struct nlmsghdr *nlh, struct peer_info *peer);
+void peer_print(const struct peer_info *peer, const struct view *v);
+/* Sorts peers by id and prints them; all: as a JSON array (the dump). */
+void peer_print_list(struct peer_info *peers, size_t count, bool all,
+		     const struct view *v);
+
+/* lamport monitor */
+struct event_info {
+	uint32_t node;
+	uint32_t peer;
+	uint8_t old_state;
+	uint8_t new_state;
+	uint8_t reason;
+	uint64_t time_ns;
+	uint64_t last_rx_ns;	/* 0: never heard */
+	uint64_t detect_ns;
+};
+
+int event_decode(const struct nlmsghdr *nlh, struct event_info *ev);
+void event_print(const struct event_info *ev, const struct view *v);
+
+/*
+ * Prints the events (genl messages of family) arriving on the socket fd,
+ * flushing each, until count of them (0: no limit), SIGINT or SIGTERM;
+ * malformed events and an overrun are warned about on stderr.  Returns 0,
+ * or -1 when receiving (error printed) or writing (not printed) failed.
+ * SIGINT and SIGTERM stay caught (raising a flag nothing reads) after it
+ * returns, so that one coming as the command ends cannot kill it.
+ */
+int monitor_loop(int fd, uint16_t family, const struct view *v, uint32_t count);
 
 #endif /* LAMPORT_USER_LAMPORT_H */

@@ -50,9 +50,30 @@ struct lnl_extack {
 };
 
 static const char *const lnl_attr_names[] = {
-	[LAMPORT_A_UNSPEC]	= "LAMPORT_A_UNSPEC",
-	[LAMPORT_A_NODE_ID]	= "LAMPORT_A_NODE_ID",
+	[LAMPORT_A_UNSPEC]		= "LAMPORT_A_UNSPEC",
+	[LAMPORT_A_PAD]			= "LAMPORT_A_PAD",
+	[LAMPORT_A_NODE_ID]		= "LAMPORT_A_NODE_ID",
+	[LAMPORT_A_NODE_PORT]		= "LAMPORT_A_NODE_PORT",
+	[LAMPORT_A_NODE_ADDR]		= "LAMPORT_A_NODE_ADDR",
+	[LAMPORT_A_NODE_STATS]		= "LAMPORT_A_NODE_STATS",
+	[LAMPORT_A_PEER_ID]		= "LAMPORT_A_PEER_ID",
+	[LAMPORT_A_PEER_ADDR]		= "LAMPORT_A_PEER_ADDR",
+	[LAMPORT_A_PEER_PORT]		= "LAMPORT_A_PEER_PORT",
+	[LAMPORT_A_PEER_INTERVAL_US]	= "LAMPORT_A_PEER_INTERVAL_US",
+	[LAMPORT_A_PEER_MULT]		= "LAMPORT_A_PEER_MULT",
+	[LAMPORT_A_PEER_MODE]		= "LAMPORT_A_PEER_MODE",
+	[LAMPORT_A_PEER_THRESHOLD]	= "LAMPORT_A_PEER_THRESHOLD",
+	[LAMPORT_A_PEER_STATE]		= "LAMPORT_A_PEER_STATE",
+	[LAMPORT_A_PEER_STATS]		= "LAMPORT_A_PEER_STATS",
+	[LAMPORT_A_EVENT_OLD_STATE]	= "LAMPORT_A_EVENT_OLD_STATE",
+	[LAMPORT_A_EVENT_REASON]	= "LAMPORT_A_EVENT_REASON",
+	[LAMPORT_A_EVENT_TIME_NS]	= "LAMPORT_A_EVENT_TIME_NS",
+	[LAMPORT_A_EVENT_LAST_RX_NS]	= "LAMPORT_A_EVENT_LAST_RX_NS",
+	[LAMPORT_A_EVENT_DETECT_NS]	= "LAMPORT_A_EVENT_DETECT_NS",
 };
+
+/* Every attribute of the UAPI has its name above. */
+_Static_assert(ARRAY_SIZE(lnl_attr_names) == LAMPORT_A_MAX + 1, "lnl_attr_names misses an attribute");
 
 static void lnl_err_reset(struct lnl *nl)
 {
@@ -311,6 +332,91 @@ static int lnl_resolve_family(struct lnl *nl, const char *name)
 	if (!family)
 		return -EPROTO;
 	nl->family = family;
+	return 0;
+}
+
+/* What lnl_mcast_group() looks for, and finds. */
+struct lnl_mcast {
+	const char *name;
+	uint32_t id;
+	bool found;
+};
+
+static int lnl_mcast_grp_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	uint16_t type = mnl_attr_get_type(attr);
+
+	if (type == CTRL_ATTR_MCAST_GRP_NAME &&
+	    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+		tb[type] = attr;
+	else if (type == CTRL_ATTR_MCAST_GRP_ID &&
+		 mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+		tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int lnl_mcast_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr *tb[CTRL_ATTR_MCAST_GRP_MAX + 1];
+	struct lnl_mcast *mc = data;
+	const struct nlattr *grp;
+
+	if (mnl_attr_get_type(attr) != CTRL_ATTR_MCAST_GROUPS ||
+	    mnl_attr_validate(attr, MNL_TYPE_NESTED) < 0)
+		return MNL_CB_OK;
+
+	/* An array: one nest per group, numbered from 1. */
+	mnl_attr_for_each_nested(grp, attr) {
+		memset(tb, 0, sizeof(tb));
+		if (mnl_attr_validate(grp, MNL_TYPE_NESTED) < 0 ||
+		    mnl_attr_parse_nested(grp, lnl_mcast_grp_attr_cb, tb) < 0)
+			continue;
+		if (tb[CTRL_ATTR_MCAST_GRP_NAME] && tb[CTRL_ATTR_MCAST_GRP_ID] &&
+		    !strcmp(mnl_attr_get_str(tb[CTRL_ATTR_MCAST_GRP_NAME]),
+			    mc->name)) {
+			mc->id = mnl_attr_get_u32(tb[CTRL_ATTR_MCAST_GRP_ID]);
+			mc->found = true;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+static int lnl_mcast_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, GENL_HDRLEN, lnl_mcast_attr_cb, data);
+}
+
+int lnl_mcast_group(struct lnl *nl, const char *name, uint32_t *id)
+{
+	alignas(struct nlmsghdr) char buf[256];
+	struct lnl_mcast mc = { .name = name };
+	struct nlmsghdr *nlh;
+	int err;
+
+	nlh = lnl_put_header(nl, buf, sizeof(buf), GENL_ID_CTRL,
+			     CTRL_CMD_GETFAMILY, 0);
+	mnl_attr_put_u16(nlh, CTRL_ATTR_FAMILY_ID, nl->family);
+	err = lnl_talk(nl, nlh, lnl_mcast_cb, &mc);
+	if (err)
+		return err;
+	if (!mc.found)
+		return -ENOENT;
+	*id = mc.id;
+	return 0;
+}
+
+int lnl_join_group(struct lnl *nl, const char *name)
+{
+	uint32_t id;
+	int err;
+
+	err = lnl_mcast_group(nl, name, &id);
+	if (err)
+		return err;
+	if (mnl_socket_setsockopt(nl->sock, NETLINK_ADD_MEMBERSHIP, &id,
+				  sizeof(id)) < 0)
+		return -errno;
 	return 0;
 }
 

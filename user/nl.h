@@ -85,6 +85,21 @@ int lnl_parse_nested(const struct nlattr *nest,
 		     const enum mnl_attr_data_type *policy,
 		     const struct nlattr **tb, uint16_t maxtype);
 
+/*
+ * Looks up the id of the multicast group name of the family nl was opened
+ * for (CTRL_ATTR_MCAST_GROUPS of CTRL_CMD_GETFAMILY).  Returns 0 or
+ * -errno; -ENOENT when the family has no such group.
+ */
+int lnl_mcast_group(struct lnl *nl, const char *name, uint32_t *id);
+
+/*
+ * Joins the multicast group name of the family (NETLINK_ADD_MEMBERSHIP):
+ * its messages then arrive on nl->sock, with nlmsg_pid and nlmsg_seq 0.
+ * Returns 0 or -errno, -ENOENT when the family has no such group.  A
+ * socket that joined is best kept for receiving only.
+ */
+int lnl_join_group(struct lnl *nl, const char *name);
+
 /* "LAMPORT_A_NODE_ID" etc.; unknown types give "attribute <n>". */
 const char *lnl_attr_name(uint16_t type);
 

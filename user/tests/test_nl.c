@@ -318,8 +318,39 @@ static void test_parse(void)
 
 static void test_attr_name(void)
 {
-	tap_ok(!strcmp(lnl_attr_name(LAMPORT_A_NODE_ID), "LAMPORT_A_NODE_ID"),
-	       "lnl_attr_name names LAMPORT_A_NODE_ID");
+	static const struct {
+		uint16_t type;
+		const char *name;
+	} names[] = {
+		{ LAMPORT_A_PAD,		"LAMPORT_A_PAD" },
+		{ LAMPORT_A_NODE_ID,		"LAMPORT_A_NODE_ID" },
+		{ LAMPORT_A_NODE_PORT,		"LAMPORT_A_NODE_PORT" },
+		{ LAMPORT_A_NODE_ADDR,		"LAMPORT_A_NODE_ADDR" },
+		{ LAMPORT_A_NODE_STATS,		"LAMPORT_A_NODE_STATS" },
+		{ LAMPORT_A_PEER_ID,		"LAMPORT_A_PEER_ID" },
+		{ LAMPORT_A_PEER_ADDR,		"LAMPORT_A_PEER_ADDR" },
+		{ LAMPORT_A_PEER_PORT,		"LAMPORT_A_PEER_PORT" },
+		{ LAMPORT_A_PEER_INTERVAL_US,	"LAMPORT_A_PEER_INTERVAL_US" },
+		{ LAMPORT_A_PEER_MULT,		"LAMPORT_A_PEER_MULT" },
+		{ LAMPORT_A_PEER_MODE,		"LAMPORT_A_PEER_MODE" },
+		{ LAMPORT_A_PEER_THRESHOLD,	"LAMPORT_A_PEER_THRESHOLD" },
+		{ LAMPORT_A_PEER_STATE,		"LAMPORT_A_PEER_STATE" },
+		{ LAMPORT_A_PEER_STATS,		"LAMPORT_A_PEER_STATS" },
+		{ LAMPORT_A_EVENT_OLD_STATE,	"LAMPORT_A_EVENT_OLD_STATE" },
+		{ LAMPORT_A_EVENT_REASON,	"LAMPORT_A_EVENT_REASON" },
+		{ LAMPORT_A_EVENT_TIME_NS,	"LAMPORT_A_EVENT_TIME_NS" },
+		{ LAMPORT_A_EVENT_LAST_RX_NS,	"LAMPORT_A_EVENT_LAST_RX_NS" },
+		{ LAMPORT_A_EVENT_DETECT_NS,	"LAMPORT_A_EVENT_DETECT_NS" },
+	};
+	char past[32];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		tap_ok(!strcmp(lnl_attr_name(names[i].type), names[i].name),
+		       "lnl_attr_name names %s", names[i].name);
+	snprintf(past, sizeof(past), "attribute %d", LAMPORT_A_MAX + 1);
+	tap_ok(!strcmp(lnl_attr_name(LAMPORT_A_MAX + 1), past),
+	       "lnl_attr_name: the first type past the UAPI is a number");
 	tap_ok(!strcmp(lnl_attr_name(999), "attribute 999"),
 	       "lnl_attr_name falls back to the number");
 }
@@ -458,6 +489,38 @@ static void test_live_uncapped(struct lnl *nl)
 	       "policy error reports its extack and attribute (uncapped)");
 }
 
+/* nlctrl has one multicast group, "notify", with id GENL_ID_CTRL. */
+static void test_live_mcast(void)
+{
+	struct lnl nl;
+	uint32_t id = 0;
+	int err;
+
+	if (!tap_ok(lnl_open_family(&nl, "nlctrl") == 0,
+		    "lnl_open_family(nlctrl) for multicast"))
+		return;
+
+	err = lnl_mcast_group(&nl, "notify", &id);
+	tap_ok(err == 0 && id == GENL_ID_CTRL,
+	       "lnl_mcast_group: nlctrl \"notify\" is %u (err %d, id %u)",
+	       GENL_ID_CTRL, err, id);
+
+	id = 77;
+	err = lnl_mcast_group(&nl, "nosuch", &id);
+	tap_ok(err == -ENOENT && id == 77,
+	       "lnl_mcast_group: a missing group is -ENOENT (got %d)", err);
+	err = lnl_mcast_group(&nl, "notif", &id);
+	tap_ok(err == -ENOENT, "lnl_mcast_group: names are not prefixes (got %d)",
+	       err);
+
+	err = lnl_join_group(&nl, "nosuch");
+	tap_ok(err == -ENOENT, "lnl_join_group: a missing group is -ENOENT (got %d)",
+	       err);
+	err = lnl_join_group(&nl, "notify");
+	tap_ok(err == 0, "lnl_join_group: joins nlctrl \"notify\" (err %d)", err);
+	lnl_close(&nl);
+}
+
 static void test_live_dumps(struct lnl *nl)
 {
 	struct dump_state st = { 0 };
@@ -507,6 +570,7 @@ static void test_live(void)
 			NULL, NULL) == -ENOTCONN,
 	       "lnl_talk on a closed lnl is -ENOTCONN");
 
+	test_live_mcast();
 	test_live_lamport_missing();
 }
 

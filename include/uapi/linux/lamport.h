@@ -11,28 +11,135 @@
 
 #define LAMPORT_GENL_NAME	"lamport"
 #define LAMPORT_GENL_VERSION	1
+#define LAMPORT_MCGRP_EVENTS	"events"
+
+#define LAMPORT_DEFAULT_PORT	1978	/* "Time, Clocks, and the Ordering..." */
+#define LAMPORT_PEERS_MAX	4096	/* per node */
+
+/* Heartbeat defaults and limits; intervals in microseconds. */
+#define LAMPORT_INTERVAL_DEFAULT_US	10000
+#define LAMPORT_INTERVAL_MIN_US		1000
+#define LAMPORT_INTERVAL_MAX_US		60000000
+#define LAMPORT_MULT_DEFAULT		3
+#define LAMPORT_MULT_MIN		2
+#define LAMPORT_MULT_MAX		255
+/* phi thresholds in milli-phi: 8 is 8000. */
+#define LAMPORT_THRESHOLD_DEFAULT	8000
+#define LAMPORT_THRESHOLD_MIN		1000
+#define LAMPORT_THRESHOLD_MAX		100000
 
 /*
- * Commands.  NODE_GET may be sent by anyone; every command that changes
- * state needs CAP_NET_ADMIN in the user namespace owning the node's netns.
+ * Commands. NODE_GET and PEER_GET may be sent by anyone; every command that
+ * changes state needs CAP_NET_ADMIN in the user namespace owning the node's
+ * network namespace.
  */
 enum lamport_cmd {
 	LAMPORT_CMD_UNSPEC,
 	LAMPORT_CMD_NODE_GET,	/* reply: LAMPORT_A_NODE_* */
-	LAMPORT_CMD_NODE_SET,	/* LAMPORT_A_NODE_ID */
+	LAMPORT_CMD_NODE_SET,	/* LAMPORT_A_NODE_ID, _PORT, _ADDR */
+	LAMPORT_CMD_PEER_ADD,	/* LAMPORT_A_PEER_ID, _ADDR, [_PORT, ...] */
+	LAMPORT_CMD_PEER_DEL,	/* LAMPORT_A_PEER_ID */
+	LAMPORT_CMD_PEER_SET,	/* LAMPORT_A_PEER_ID and what changes */
+	LAMPORT_CMD_PEER_GET,	/* LAMPORT_A_PEER_ID, or a dump of all */
+	LAMPORT_CMD_PEER_EVENT,	/* multicast on "events": a state change */
 
 	__LAMPORT_CMD_MAX,
 };
 
 #define LAMPORT_CMD_MAX (__LAMPORT_CMD_MAX - 1)
 
+enum lamport_peer_state {
+	LAMPORT_PEER_UNKNOWN,	/* configured, never heard */
+	LAMPORT_PEER_ALIVE,
+	LAMPORT_PEER_SUSPECT,
+	LAMPORT_PEER_DEAD,
+};
+
+enum lamport_fd_mode {
+	LAMPORT_FD_FIXED,	/* timeout: detection time from interval x mult */
+	LAMPORT_FD_PHI,		/* phi accrual over inter-arrival times */
+};
+
+enum lamport_event_reason {
+	LAMPORT_REASON_UNSPEC,
+	LAMPORT_REASON_TIMEOUT,		/* fixed mode: detection time passed */
+	LAMPORT_REASON_PHI,		/* phi mode: phi crossed a threshold */
+	LAMPORT_REASON_HEARTBEAT,	/* a heartbeat arrived */
+	LAMPORT_REASON_CONFIG,		/* the peer was reconfigured */
+};
+
 enum lamport_attr {
 	LAMPORT_A_UNSPEC,
-	LAMPORT_A_NODE_ID,	/* u32, non-zero once set; 0 means unset */
+	LAMPORT_A_PAD,
+	LAMPORT_A_NODE_ID,		/* u32, non-zero once set; 0: unset */
+	LAMPORT_A_NODE_PORT,		/* u16, UDP port; 0: no socket yet */
+	LAMPORT_A_NODE_ADDR,		/* 4 or 16 bytes: bound address */
+	LAMPORT_A_NODE_STATS,		/* nest: LAMPORT_NODE_STAT_* */
+	LAMPORT_A_PEER_ID,		/* u32, non-zero */
+	LAMPORT_A_PEER_ADDR,		/* 4 or 16 bytes, network order */
+	LAMPORT_A_PEER_PORT,		/* u16 */
+	LAMPORT_A_PEER_INTERVAL_US,	/* u32: our heartbeat interval */
+	LAMPORT_A_PEER_MULT,		/* u8: detection multiplier */
+	LAMPORT_A_PEER_MODE,		/* u8: enum lamport_fd_mode */
+	LAMPORT_A_PEER_THRESHOLD,	/* u32: phi threshold, milli-phi */
+	LAMPORT_A_PEER_STATE,		/* u8: enum lamport_peer_state */
+	LAMPORT_A_PEER_STATS,		/* nest: LAMPORT_PEER_STAT_* */
+	LAMPORT_A_EVENT_OLD_STATE,	/* u8: enum lamport_peer_state */
+	LAMPORT_A_EVENT_REASON,		/* u8: enum lamport_event_reason */
+	LAMPORT_A_EVENT_TIME_NS,	/* u64: decision, CLOCK_MONOTONIC */
+	LAMPORT_A_EVENT_LAST_RX_NS,	/* u64: last heartbeat's arrival, 0: none */
+	LAMPORT_A_EVENT_DETECT_NS,	/* u64: detection time in force */
 
 	__LAMPORT_A_MAX,
 };
 
 #define LAMPORT_A_MAX (__LAMPORT_A_MAX - 1)
+
+/* Node counters, all u64: what arrived on the node's socket and was dropped. */
+enum lamport_node_stat {
+	LAMPORT_NODE_STAT_UNSPEC,
+	LAMPORT_NODE_STAT_PAD,
+	LAMPORT_NODE_STAT_RX,		/* datagrams received */
+	LAMPORT_NODE_STAT_TX,		/* datagrams sent */
+	LAMPORT_NODE_STAT_TX_ERRORS,
+	LAMPORT_NODE_STAT_DROP_SHORT,	/* shorter than the header */
+	LAMPORT_NODE_STAT_DROP_MAGIC,	/* bad magic */
+	LAMPORT_NODE_STAT_DROP_VERSION,	/* unknown version */
+	LAMPORT_NODE_STAT_DROP_TYPE,	/* unknown message type */
+	LAMPORT_NODE_STAT_DROP_LENGTH,	/* length field or body size wrong */
+	LAMPORT_NODE_STAT_DROP_SENDER,	/* no peer with the sender's id */
+	LAMPORT_NODE_STAT_DROP_ADDR,	/* sender is not at its configured address */
+	LAMPORT_NODE_STAT_DROP_RECEIVER, /* addressed to another node id */
+
+	__LAMPORT_NODE_STAT_MAX,
+};
+
+#define LAMPORT_NODE_STAT_MAX (__LAMPORT_NODE_STAT_MAX - 1)
+
+/* Peer counters and estimates, all u64. Times in nanoseconds. */
+enum lamport_peer_stat {
+	LAMPORT_PEER_STAT_UNSPEC,
+	LAMPORT_PEER_STAT_PAD,
+	LAMPORT_PEER_STAT_TX,		/* heartbeats sent */
+	LAMPORT_PEER_STAT_RX,		/* heartbeats received */
+	LAMPORT_PEER_STAT_LOST,		/* sequence gaps */
+	LAMPORT_PEER_STAT_DUPLICATES,
+	LAMPORT_PEER_STAT_REORDERED,
+	LAMPORT_PEER_STAT_SRTT_NS,
+	LAMPORT_PEER_STAT_RTTVAR_NS,
+	LAMPORT_PEER_STAT_MIN_RTT_NS,
+	LAMPORT_PEER_STAT_LAST_RX_AGE_NS, /* absent: never heard */
+	LAMPORT_PEER_STAT_PHI_MILLI,	/* current phi (phi mode) */
+	LAMPORT_PEER_STAT_TRANSITIONS,	/* state changes */
+	LAMPORT_PEER_STAT_RECOVERIES,	/* dead -> alive */
+	LAMPORT_PEER_STAT_STATE_AGE_NS,	/* time in the current state */
+	LAMPORT_PEER_STAT_DETECT_NS,	/* detection time in force, 0: none */
+	LAMPORT_PEER_STAT_REMOTE_INTERVAL_US, /* as the peer advertises */
+	LAMPORT_PEER_STAT_REMOTE_MULT,
+
+	__LAMPORT_PEER_STAT_MAX,
+};
+
+#define LAMPORT_PEER_STAT_MAX (__LAMPORT_PEER_STAT_MAX - 1)
 
 #endif /* _UAPI_LINUX_LAMPORT_H */

@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Heartbeats and the failure detector's clock work. Both per-peer timers are
+ * soft hrtimers: they fire in softirq context, which no userspace load can
+ * starve the way it starves a process-context worker. Timers re-arm only
+ * themselves or under the peer's lock, and never once the peer is removed.
+ */
+
+#include <linux/random.h>
+#include <net/ipv6.h>
+
+#include "lamport.h"
+#include "core/wire.h"
+#include "trace.h"
+
+static_assert((int)LP_ALIVE == LAMPORT_PEER_ALIVE && (int)LP_DEAD == LAMPORT_PEER_DEAD);
+static_assert((int)LP_PHI == LAMPORT_FD_PHI && (int)LP_R_CONFIG == LAMPORT_REASON_CONFIG);
+
+/* Each interval is shortened by a random 0-25 %, as BFD does. */
+static u64 lamport_jittered_ns(u32 interval_us)
+{
+	u64 ns = (u64)interval_us * NSEC_PER_USEC;
+
+	return ns - (((ns / 4) * get_random_u32_below(1 << 16)) >> 16);
+}
+
+/* The first heartbeat leaves at a random point of the first interval. */
+void lamport_heartbeat_start(struct lamport_peer *peer)
+{
+	u64 first;
+
+	spin_lock_bh(&peer->lock);
+	first = (((u64)peer->interval_us * NSEC_PER_USEC) *
+		 get_random_u32_below(1 << 16)) >> 16;
+	if (!peer->removed)
+		hrtimer_start(&peer->tx_timer, ns_to_ktime(first),
+			      HRTIMER_MODE_REL_SOFT);
+	spin_unlock_bh(&peer->lock);
+}
+
+static void lamport_transition(struct lamport_peer *peer, u8 state, u8 reason,
+			       u64 now, struct lamport_event *ev)
+{
+	struct lp_detect *d = &peer->detect;
+
+	lockdep_assert_held(&peer->lock);
+
+	ev->peer_id = peer->id;
+	ev->old_state = d->state;
+	ev->new_state = state;
+	ev->reason = reason;
+	ev->time_ns = now;
+	ev->last_rx_ns = d->last_rx_ns;
+	ev->detect_ns = d->last_rx_ns ? d->dead_at_ns - d->last_rx_ns : 0;
+
+	if (d->state == LP_DEAD && state == LP_ALIVE)
+		peer->stats[LAMPORT_PEER_STAT_RECOVERIES]++;
+	peer->stats[LAMPORT_PEER_STAT_TRANSITIONS]++;
+	d->state = state;
+	peer->state_since_ns = now;
+	trace_lamport_peer_state(peer->ln->net->ns.inum, peer->id, ev->old_state,
+				 state, reason,
+				 d->last_rx_ns ? now - d->last_rx_ns : 0);
+}
+
+/*
+ * Applies the verdict at now and arms the timer for the next deadline.
+ * cause overrides the verdict's reason (a reconfiguration); 0 keeps it.
+ */
+static bool lamport_detect_evaluate(struct lamport_peer *peer, u64 now,
+				    u8 cause, struct lamport_event *ev)
+{
+	struct lp_detect *d = &peer->detect;
+	bool changed = false;
+	u8 state, reason;
+	u64 next;
+
+	lockdep_assert_held(&peer->lock);
+
+	state = lp_detect_verdict(d, now, &reason);
+	if (state != d->state && state != LP_UNKNOWN) {
+		lamport_transition(peer, state, cause ?: reason, now, ev);
+		changed = true;
+	}
+	next = lp_detect_next_deadline(d);
+	if (next)
+		hrtimer_start(&peer->detect_timer, ns_to_ktime(next),
+			      HRTIMER_MODE_ABS_SOFT);
+	return changed;
+}
+
+enum hrtimer_restart lamport_detect_timer(struct hrtimer *timer)
+{
+	struct lamport_peer *peer = container_of(timer, struct lamport_peer,
+						 detect_timer);
+	struct lamport_event ev;
+	bool report = false;
+
+	spin_lock(&peer->lock);
+	if (!peer->removed)
+		report = lamport_detect_evaluate(peer, ktime_get_ns(), 0, &ev);
+	spin_unlock(&peer->lock);
+	if (report)
+		lamport_notify_event(peer->ln, &ev);
+	return HRTIMER_NORESTART;
+}
+
+/* After a configuration change: decide again, now. */
+void lamport_detect_rearm(struct lamport_peer *peer)
+{
+	struct lamport_event ev;
+	bool report = false;
+
+	spin_lock_bh(&peer->lock);
+	if (!peer->removed)
+		report = lamport_detect_evaluate(peer, ktime_get_ns(),
+						 LP_R_CONFIG, &ev);
+	spin_unlock_bh(&peer->lock);
+	if (report)
+		lamport_notify_event(peer->ln, &ev);
+}
+
+enum hrtimer_restart lamport_heartbeat_tx_timer(struct hrtimer *timer)
+{
+	struct lamport_peer *peer = container_of(timer, struct lamport_peer,
+						 tx_timer);
+	struct lamport_net *ln = peer->ln;
+	u8 msg[LP_WIRE_HEARTBEAT_LEN];
+	struct lp_heartbeat hb = {};
+	struct lamport_addr to;
+	struct lp_hdr hdr = {
+		.type = LP_MSG_HEARTBEAT,
+		.length = LP_WIRE_HEARTBEAT_LEN,
+		.sender = lamport_node_id(ln),
+	};
+	u64 now;
+
+	spin_lock(&peer->lock);
+	if (peer->removed) {
+		spin_unlock(&peer->lock);
+		return HRTIMER_NORESTART;
+	}
+	now = ktime_get_ns();
+	hdr.receiver = peer->id;
+	hb.seq = ++peer->tx_seq;
+	hb.interval_us = peer->interval_us;
+	hb.mult = peer->mult;
+	hb.tx_ns = now;
+	if (peer->echo_seq) {
+		hb.echo_seq = peer->echo_seq;
+		hb.echo_tx_ns = peer->echo_tx_ns;
+		hb.echo_hold_ns = now - peer->echo_rx_ns;
+	}
+	to = peer->addr;
+	peer->stats[LAMPORT_PEER_STAT_TX]++;
+	hrtimer_start(timer, ns_to_ktime(lamport_jittered_ns(peer->interval_us)),
+		      HRTIMER_MODE_REL_SOFT);
+	spin_unlock(&peer->lock);
+
+	lp_hdr_put(msg, &hdr);
+	lp_heartbeat_put(msg + LP_WIRE_HDR_LEN, &hb);
+	lamport_udp_send(ln, &to, msg, sizeof(msg));
+	trace_lamport_heartbeat_send(ln->net->ns.inum, peer->id, hb.seq);
+	return HRTIMER_NORESTART;
+}
+
+static bool lamport_addr_equal(const struct lamport_addr *a,
+			       const struct lamport_addr *b)
+{
+	if (a->family != b->family || a->port != b->port)
+		return false;
+	if (a->family == AF_INET)
+		return a->v4 == b->v4;
+	return ipv6_addr_equal(&a->v6, &b->v6);
+}
+
+/* Sequence bookkeeping; false for a duplicate, which tells nothing new. */
+static bool lamport_track_seq(struct lamport_peer *peer, u32 seq)
+{
+	u64 *stats = peer->stats;
+	u32 back;
+
+	if (seq > peer->rx_seq) {
+		u32 gap = seq - peer->rx_seq;
+
+		if (peer->rx_seq)
+			stats[LAMPORT_PEER_STAT_LOST] += gap - 1;
+		peer->rx_seen = gap >= 64 ? 1 : (peer->rx_seen << gap) | 1;
+		peer->rx_seq = seq;
+		return true;
+	}
+	back = peer->rx_seq - seq;
+	if (back >= 64 || !seq) {
+		/* Far behind: the peer restarted its sequence. */
+		peer->rx_seq = seq;
+		peer->rx_seen = 1;
+		return true;
+	}
+	if (peer->rx_seen & (1ULL << back)) {
+		stats[LAMPORT_PEER_STAT_DUPLICATES]++;
+		return false;
+	}
+	peer->rx_seen |= 1ULL << back;
+	stats[LAMPORT_PEER_STAT_REORDERED]++;
+	if (stats[LAMPORT_PEER_STAT_LOST])
+		stats[LAMPORT_PEER_STAT_LOST]--;
+	return true;
+}
+
+/* RFC 6298 smoothing of the round trip the peer's echo gives us. */
+static void lamport_track_rtt(struct lamport_peer *peer,
+			      const struct lp_heartbeat *hb, u64 now)
+{
+	u64 rtt, delta;
+
+	if (!hb->echo_seq || hb->echo_tx_ns > now ||
+	    now - hb->echo_tx_ns <= hb->echo_hold_ns)
+		return;
+	rtt = now - hb->echo_tx_ns - hb->echo_hold_ns;
+	if (rtt > 10ULL * NSEC_PER_SEC)
+		return;
+	if (!peer->srtt_ns) {
+		peer->srtt_ns = rtt;
+		peer->rttvar_ns = rtt / 2;
+		peer->min_rtt_ns = rtt;
+		return;
+	}
+	delta = rtt > peer->srtt_ns ? rtt - peer->srtt_ns : peer->srtt_ns - rtt;
+	peer->rttvar_ns = (3 * peer->rttvar_ns + delta) / 4;
+	peer->srtt_ns = (7 * peer->srtt_ns + rtt) / 8;
+	peer->min_rtt_ns = min(peer->min_rtt_ns, rtt);
+}
+
+static bool lamport_heartbeat_apply(struct lamport_peer *peer,
+				    const struct lp_heartbeat *hb,
+				    struct lamport_event *ev)
+{
+	u32 interval = clamp_t(u32, hb->interval_us, LAMPORT_INTERVAL_MIN_US,
+			       LAMPORT_INTERVAL_MAX_US);
+	u8 mult = max_t(u8, hb->mult, LAMPORT_MULT_MIN);
+	u64 now = ktime_get_ns();
+	bool changed = false;
+
+	lockdep_assert_held(&peer->lock);
+
+	peer->stats[LAMPORT_PEER_STAT_RX]++;
+	if (!lamport_track_seq(peer, hb->seq))
+		return false;
+	lamport_track_rtt(peer, hb, now);
+	peer->echo_seq = hb->seq;
+	peer->echo_tx_ns = hb->tx_ns;
+	peer->echo_rx_ns = now;
+
+	lp_detect_heartbeat(&peer->detect, now, interval, mult);
+	if (peer->detect.state != LP_ALIVE) {
+		lamport_transition(peer, LP_ALIVE, LP_R_HEARTBEAT, now, ev);
+		changed = true;
+	}
+	hrtimer_start(&peer->detect_timer,
+		      ns_to_ktime(lp_detect_next_deadline(&peer->detect)),
+		      HRTIMER_MODE_ABS_SOFT);
+	return changed;
+}
+
+static int lamport_wire_drop_stat(enum lp_wire_error err)
+{
+	switch (err) {
+	case LP_WIRE_SHORT:
+		return LAMPORT_NODE_STAT_DROP_SHORT;
+	case LP_WIRE_BAD_MAGIC:
+		return LAMPORT_NODE_STAT_DROP_MAGIC;
+	case LP_WIRE_BAD_VERSION:
+		return LAMPORT_NODE_STAT_DROP_VERSION;
+	case LP_WIRE_BAD_TYPE:
+		return LAMPORT_NODE_STAT_DROP_TYPE;
+	default:
+		return LAMPORT_NODE_STAT_DROP_LENGTH;
+	}
+}
+
+/*
+ * A datagram of len bytes (msg holds its first bytes, at least a whole
+ * heartbeat if it is that long) from the node's port, in softirq context
+ * under RCU. Nothing in it is trusted before every check has passed.
+ */
+void lamport_heartbeat_receive(struct lamport_net *ln,
+			       const struct lamport_addr *from,
+			       const u8 *msg, unsigned int len)
+{
+	struct lamport_peer *peer;
+	struct lamport_event ev;
+	struct lp_heartbeat hb;
+	enum lp_wire_error err;
+	bool report = false;
+	struct lp_hdr hdr;
+
+	err = lp_hdr_get(msg, len, &hdr);
+	if (err != LP_WIRE_OK) {
+		lamport_count(ln, lamport_wire_drop_stat(err));
+		return;
+	}
+	if (!lp_heartbeat_get(msg + LP_WIRE_HDR_LEN, len - LP_WIRE_HDR_LEN, &hb)) {
+		lamport_count(ln, LAMPORT_NODE_STAT_DROP_LENGTH);
+		return;
+	}
+	if (hdr.receiver != lamport_node_id(ln)) {
+		lamport_count(ln, LAMPORT_NODE_STAT_DROP_RECEIVER);
+		return;
+	}
+	peer = lamport_peer_lookup(ln, hdr.sender);
+	if (!peer) {
+		lamport_count(ln, LAMPORT_NODE_STAT_DROP_SENDER);
+		return;
+	}
+
+	spin_lock(&peer->lock);
+	if (peer->removed) {
+		spin_unlock(&peer->lock);
+		lamport_count(ln, LAMPORT_NODE_STAT_DROP_SENDER);
+		return;
+	}
+	if (!lamport_addr_equal(&peer->addr, from)) {
+		spin_unlock(&peer->lock);
+		lamport_count(ln, LAMPORT_NODE_STAT_DROP_ADDR);
+		return;
+	}
+	report = lamport_heartbeat_apply(peer, &hb, &ev);
+	spin_unlock(&peer->lock);
+
+	trace_lamport_heartbeat_recv(ln->net->ns.inum, peer->id, hb.seq);
+	if (report)
+		lamport_notify_event(ln, &ev);
+}

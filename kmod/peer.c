@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The peer table of a node: peers by id, looked up under RCU by the receive
+ * path, changed under the node's lock.
+ */
+
+#include <linux/hashtable.h>
+#include <linux/slab.h>
+
+#include "lamport.h"
+
+struct lamport_peer *lamport_peer_lookup(struct lamport_net *ln, u32 id)
+{
+	struct lamport_peer *peer;
+
+	hash_for_each_possible_rcu(ln->peers, peer, hnode, id,
+				   lockdep_is_held(&ln->lock)) {
+		if (peer->id == id)
+			return peer;
+	}
+	return NULL;
+}
+
+static void lamport_peer_apply(struct lamport_peer *peer,
+			       const struct lamport_peer_config *cfg)
+{
+	lockdep_assert_held(&peer->lock);
+
+	peer->addr = cfg->addr;
+	peer->interval_us = cfg->interval_us;
+	peer->mult = cfg->mult;
+	lp_detect_configure(&peer->detect, cfg->mode, cfg->interval_us,
+			    cfg->threshold_milli);
+}
+
+int lamport_peer_add(struct lamport_net *ln, u32 id,
+		     const struct lamport_peer_config *cfg,
+		     struct netlink_ext_ack *extack)
+{
+	struct lamport_peer *peer;
+
+	lockdep_assert_held(&ln->lock);
+
+	if (ln->npeers >= LAMPORT_PEERS_MAX) {
+		NL_SET_ERR_MSG(extack, "peer limit reached (LAMPORT_PEERS_MAX)");
+		return -ENOSPC;
+	}
+	peer = kzalloc(sizeof(*peer), GFP_KERNEL);
+	if (!peer)
+		return -ENOMEM;
+	peer->ln = ln;
+	peer->id = id;
+	spin_lock_init(&peer->lock);
+	hrtimer_init(&peer->tx_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
+	peer->tx_timer.function = lamport_heartbeat_tx_timer;
+	hrtimer_init(&peer->detect_timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
+	peer->detect_timer.function = lamport_detect_timer;
+	lp_detect_init(&peer->detect, cfg->mode, cfg->interval_us,
+		       cfg->threshold_milli);
+	peer->state_since_ns = ktime_get_ns();
+
+	spin_lock_bh(&peer->lock);
+	lamport_peer_apply(peer, cfg);
+	spin_unlock_bh(&peer->lock);
+
+	hash_add_rcu(ln->peers, &peer->hnode, id);
+	ln->npeers++;
+	lamport_heartbeat_start(peer);
+	return 0;
+}
+
+void lamport_peer_config(struct lamport_peer *peer,
+			 struct lamport_peer_config *cfg)
+{
+	spin_lock_bh(&peer->lock);
+	cfg->addr = peer->addr;
+	cfg->interval_us = peer->interval_us;
+	cfg->mult = peer->mult;
+	cfg->mode = peer->detect.mode;
+	cfg->threshold_milli = peer->detect.threshold_milli;
+	spin_unlock_bh(&peer->lock);
+}
+
+/* A new interval takes effect at once: the next heartbeat is rescheduled. */
+void lamport_peer_update(struct lamport_peer *peer,
+			 const struct lamport_peer_config *cfg)
+{
+	bool interval_changed;
+
+	lockdep_assert_held(&peer->ln->lock);
+
+	spin_lock_bh(&peer->lock);
+	interval_changed = cfg->interval_us != peer->interval_us;
+	lamport_peer_apply(peer, cfg);
+	spin_unlock_bh(&peer->lock);
+
+	if (interval_changed)
+		lamport_heartbeat_start(peer);
+	lamport_detect_rearm(peer);
+}
+
+void lamport_peer_remove(struct lamport_peer *peer)
+{
+	struct lamport_net *ln = peer->ln;
+
+	lockdep_assert_held(&ln->lock);
+
+	hash_del_rcu(&peer->hnode);
+	ln->npeers--;
+	spin_lock_bh(&peer->lock);
+	peer->removed = true;
+	spin_unlock_bh(&peer->lock);
+	/* Nothing re-arms a removed peer's timers: cancel waits out a run. */
+	hrtimer_cancel(&peer->tx_timer);
+	hrtimer_cancel(&peer->detect_timer);
+	kfree_rcu(peer, rcu);
+}
+
+void lamport_peer_remove_all(struct lamport_net *ln)
+{
+	struct lamport_peer *peer;
+	struct hlist_node *tmp;
+	int bkt;
+
+	lockdep_assert_held(&ln->lock);
+
+	hash_for_each_safe(ln->peers, bkt, tmp, peer, hnode)
+		lamport_peer_remove(peer);
+}
