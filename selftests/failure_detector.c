@@ -475,6 +475,162 @@ TEST_F(cluster, churn_while_heartbeats_flow)
 	wait_all_alive(_metadata, self, &latest);
 }
 
+struct event {
+	uint32_t node, peer;
+	uint8_t old_state, new_state, reason;
+	uint64_t time_ns, last_rx_ns, detect_ns;
+};
+
+static int event_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct genlmsghdr *g = mnl_nlmsg_get_payload(nlh);
+	struct event *ev = data;
+	struct nlattr *a;
+
+	if (g->cmd != LAMPORT_CMD_PEER_EVENT)
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(*g)) {
+		switch (mnl_attr_get_type(a)) {
+		case LAMPORT_A_NODE_ID:
+			ev->node = mnl_attr_get_u32(a);
+			break;
+		case LAMPORT_A_PEER_ID:
+			ev->peer = mnl_attr_get_u32(a);
+			break;
+		case LAMPORT_A_EVENT_OLD_STATE:
+			ev->old_state = mnl_attr_get_u8(a);
+			break;
+		case LAMPORT_A_PEER_STATE:
+			ev->new_state = mnl_attr_get_u8(a);
+			break;
+		case LAMPORT_A_EVENT_REASON:
+			ev->reason = mnl_attr_get_u8(a);
+			break;
+		case LAMPORT_A_EVENT_TIME_NS:
+			ev->time_ns = mnl_attr_get_u64(a);
+			break;
+		case LAMPORT_A_EVENT_LAST_RX_NS:
+			ev->last_rx_ns = mnl_attr_get_u64(a);
+			break;
+		case LAMPORT_A_EVENT_DETECT_NS:
+			ev->detect_ns = mnl_attr_get_u64(a);
+			break;
+		}
+	}
+	return MNL_CB_STOP;
+}
+
+/* The next event for peer on a socket that joined "events"; 0 or -errno. */
+static int next_event(struct lnl *nl, uint32_t peer, struct event *ev, int ms)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	int64_t end = now_ns() + ms * MS;
+	int fd = mnl_socket_get_fd(nl->sock);
+	struct timeval tv = { .tv_usec = 100000 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (now_ns() < end) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0)
+			return -errno;
+		memset(ev, 0, sizeof(*ev));
+		if (mnl_cb_run(buf, n, 0, 0, event_cb, ev) >= 0 && ev->peer == peer)
+			return 0;
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * Every state change is multicast on "events" with its decision time, the
+ * last heartbeat's arrival and the detection time in force, and fires the
+ * lamport_peer_state tracepoint.
+ */
+TEST_F(cluster, state_changes_are_events_and_tracepoints)
+{
+	struct lnl mon;
+	struct event ev;
+	int64_t latest, cut;
+	uint8_t expect_state = LAMPORT_PEER_ALIVE;
+	int seen_dead = 0, i;
+	FILE *f;
+	char line[512];
+	int traced = 0;
+
+	wait_all_alive(_metadata, self, &latest);
+	ASSERT_EQ(0, sh("echo > /sys/kernel/tracing/trace && "
+			"echo 1 > /sys/kernel/tracing/events/lamport/lamport_peer_state/enable"));
+	ASSERT_EQ(0, open_node("lf-n1", &mon));
+	ASSERT_EQ(0, lnl_join_group(&mon, LAMPORT_MCGRP_EVENTS));
+	ASSERT_EQ(0, set_link(3, 0, &cut));
+	for (i = 0; i < 8 && !seen_dead; i++) {
+		ASSERT_EQ(0, next_event(&mon, 3, &ev, 3000));
+		EXPECT_EQ(1, ev.node);
+		EXPECT_EQ(expect_state, ev.old_state);
+		EXPECT_EQ(LAMPORT_REASON_TIMEOUT, ev.reason);
+		EXPECT_LT(ev.last_rx_ns, ev.time_ns);
+		EXPECT_EQ(30 * MS, (int64_t)ev.detect_ns);
+		if (ev.new_state == LAMPORT_PEER_DEAD) {
+			seen_dead = 1;
+			EXPECT_GE(ev.time_ns - ev.last_rx_ns, (uint64_t)ev.detect_ns);
+			EXPECT_LE((int64_t)ev.time_ns - cut, 30 * MS + DETECT_MARGIN_NS);
+		}
+		expect_state = ev.new_state;
+	}
+	EXPECT_EQ(1, seen_dead);
+	ASSERT_EQ(0, set_link(3, 1, &cut));
+	ASSERT_EQ(0, next_event(&mon, 3, &ev, 5000));
+	EXPECT_EQ(LAMPORT_PEER_DEAD, ev.old_state);
+	EXPECT_EQ(LAMPORT_PEER_ALIVE, ev.new_state);
+	EXPECT_EQ(LAMPORT_REASON_HEARTBEAT, ev.reason);
+	lnl_close(&mon);
+
+	sh("echo 0 > /sys/kernel/tracing/events/lamport/lamport_peer_state/enable");
+	f = fopen("/sys/kernel/tracing/trace", "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "lamport_peer_state:") &&
+		    strstr(line, "peer=3 suspect->dead reason=timeout"))
+			traced = 1;
+	fclose(f);
+	EXPECT_EQ(1, traced);
+}
+
+/* Peers over IPv6: the same node pair, moved to fd00::/64. */
+TEST_F(cluster, ipv6_peers)
+{
+	char buf[LNL_MSG_SIZE];
+	struct nlmsghdr *nlh;
+	struct in6_addr a;
+	struct peer_info p;
+	int64_t latest, moved;
+	int i, j;
+
+	wait_all_alive(_metadata, self, &latest);
+	for (i = 1; i <= 3; i += 2) {
+		char ip[32];
+
+		j = 4 - i;
+		snprintf(ip, sizeof(ip), "fd00::%d", j);
+		ASSERT_EQ(1, inet_pton(AF_INET6, ip, &a));
+		nlh = lnl_msg(&self->node[i], buf, LAMPORT_CMD_PEER_SET, 0);
+		mnl_attr_put_u32(nlh, LAMPORT_A_PEER_ID, j);
+		mnl_attr_put(nlh, LAMPORT_A_PEER_ADDR, sizeof(a), &a);
+		ASSERT_EQ(0, lnl_talk(&self->node[i], nlh, NULL, NULL));
+	}
+	moved = now_ns();
+	usleep(300 * 1000);
+	ASSERT_EQ(0, peer_get(&self->node[1], 3, &p));
+	EXPECT_EQ(LAMPORT_PEER_ALIVE, p.state);
+	/* Heard over IPv6 since the move: its last heartbeat is recent. */
+	EXPECT_LT((int64_t)p.stats[LAMPORT_PEER_STAT_LAST_RX_AGE_NS],
+		  p.queried_ns - moved);
+	ASSERT_EQ(0, peer_get(&self->node[3], 1, &p));
+	EXPECT_EQ(LAMPORT_PEER_ALIVE, p.state);
+}
+
 FIXTURE(lonely) {
 	struct lnl nl;
 };

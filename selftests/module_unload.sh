@@ -25,10 +25,22 @@ node_id_is() {	# node_id_is NETNS ID
 	ip netns exec "$1" lamport -j node show | grep -q "^{\"id\":$2[,}]"
 }
 
+# Two nodes on a veth pair, heartbeating every 10 ms, so that the unload
+# happens with timers firing and packets arriving.
 make_nodes() {
 	ip netns add lu-a && ip netns add lu-b &&
+		ip link add va netns lu-a type veth peer name vb netns lu-b &&
+		ip -n lu-a addr add 198.18.1.1/24 dev va && ip -n lu-a link set va up &&
+		ip -n lu-b addr add 198.18.1.2/24 dev vb && ip -n lu-b link set vb up &&
 		ip netns exec lu-a lamport node set id 101 &&
-		ip netns exec lu-b lamport node set id 102
+		ip netns exec lu-b lamport node set id 102 &&
+		ip netns exec lu-a lamport peer add 102 198.18.1.2 interval 10ms &&
+		ip netns exec lu-b lamport peer add 101 198.18.1.1 interval 10ms
+}
+
+heartbeats_flow() {
+	sleep 0.3
+	ip netns exec lu-a lamport -j peer show 102 | grep -q '"state":"alive"'
 }
 
 module_gone() {
@@ -53,12 +65,13 @@ cleanup() {
 trap cleanup EXIT
 
 echo "TAP version 13"
-echo "1..9"
+echo "1..10"
 
 check "module is loaded" grep -q '^lamport ' /proc/modules
 check "two netns get node state" make_nodes
 check "netns lu-a holds id 101" node_id_is lu-a 101
 check "netns lu-b holds id 102" node_id_is lu-b 102
+check "heartbeats flow between them" heartbeats_flow
 check "rmmod with live netns state" rmmod lamport
 check "module is gone after unload" module_gone
 check "netns survive the unload" ip netns exec lu-a ip link show lo
