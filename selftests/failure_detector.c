@@ -9,7 +9,11 @@
  *
  * Margins: timers in a TCG guest wake up 0.2-0.5 ms late on average and up
  * to ~9 ms at worst (shared/notes/test-vms.md), so decisions are allowed
- * DETECT_MARGIN_NS beyond their ideal time.
+ * DETECT_MARGIN_NS, two intervals, beyond their ideal time.
+ *
+ * On the debug kernel (KASAN, lockdep: several times slower under TCG) the
+ * workload is scaled, never the assertions: heartbeats every 50 ms instead
+ * of 10 ms, and every time below follows from the interval.
  */
 
 #include <errno.h>
@@ -32,21 +36,25 @@
 
 #include "kselftest_harness.h"
 #include "nl.h"
+#include "lamport_test.h"
 
 #define NODES			3
-#define INTERVAL_US		10000
+#define INTERVAL_US		interval_us()
 #define MULT			3
 #define MS			1000000LL
-#define DETECT_MARGIN_NS	(20 * MS)
+#define DETECT_MARGIN_NS	(2LL * INTERVAL_US * 1000)
+#define DETECT_NS		((int64_t)MULT * INTERVAL_US * 1000)
 
+/* A peer as PEER_GET reports it, and when it was asked. */
 struct peer_info {
-	uint32_t id;
-	uint8_t state;
-	uint8_t mode;
-	uint32_t interval_us;
-	uint64_t stats[LAMPORT_PEER_STAT_MAX + 1];
+	struct lt_peer lt;
 	int64_t queried_ns;
 };
+
+static uint32_t interval_us(void)
+{
+	return lt_debug_kernel() ? 50000 : 10000;
+}
 
 static int64_t now_ns(void)
 {
@@ -100,98 +108,49 @@ static int open_node(const char *netns, struct lnl *nl)
 
 static int node_set_id(struct lnl *nl, uint32_t id)
 {
-	char buf[LNL_MSG_SIZE];
-	struct nlmsghdr *nlh = lnl_msg(nl, buf, LAMPORT_CMD_NODE_SET, 0);
-
-	mnl_attr_put_u32(nlh, LAMPORT_A_NODE_ID, id);
-	return lnl_talk(nl, nlh, NULL, NULL);
+	return lt_node_set(nl, id, 0, NULL, 0);
 }
 
 static int peer_add(struct lnl *nl, uint32_t id, const char *ip,
 		    uint32_t interval_us, uint8_t mult)
 {
-	char buf[LNL_MSG_SIZE];
-	struct nlmsghdr *nlh = lnl_msg(nl, buf, LAMPORT_CMD_PEER_ADD, 0);
 	struct in_addr a;
+	struct lt_peer_cfg c = {
+		.id = id, .addr = &a, .addr_len = sizeof(a),
+		.interval_us = interval_us, .mult = mult,
+	};
 
 	if (inet_pton(AF_INET, ip, &a) != 1)
 		return -EINVAL;
-	mnl_attr_put_u32(nlh, LAMPORT_A_PEER_ID, id);
-	mnl_attr_put(nlh, LAMPORT_A_PEER_ADDR, sizeof(a), &a);
-	mnl_attr_put_u32(nlh, LAMPORT_A_PEER_INTERVAL_US, interval_us);
-	mnl_attr_put_u8(nlh, LAMPORT_A_PEER_MULT, mult);
-	return lnl_talk(nl, nlh, NULL, NULL);
+	return lt_peer_add(nl, &c);
 }
 
-/* PEER_SET: attr is a u32 or u8 attribute type, value its new value. */
+/* PEER_SET of one of interval, multiplier or mode. */
 static int peer_set(struct lnl *nl, uint32_t id, uint16_t attr, uint32_t value)
 {
-	char buf[LNL_MSG_SIZE];
-	struct nlmsghdr *nlh = lnl_msg(nl, buf, LAMPORT_CMD_PEER_SET, 0);
+	struct lt_peer_cfg c = { .id = id };
 
-	mnl_attr_put_u32(nlh, LAMPORT_A_PEER_ID, id);
-	if (attr == LAMPORT_A_PEER_MULT || attr == LAMPORT_A_PEER_MODE)
-		mnl_attr_put_u8(nlh, attr, value);
+	if (attr == LAMPORT_A_PEER_INTERVAL_US)
+		c.interval_us = value;
+	else if (attr == LAMPORT_A_PEER_MULT)
+		c.mult = (uint8_t)value;
+	else if (attr == LAMPORT_A_PEER_MODE)
+		c.has_mode = true, c.mode = (uint8_t)value;
 	else
-		mnl_attr_put_u32(nlh, attr, value);
-	return lnl_talk(nl, nlh, NULL, NULL);
-}
-
-static int peer_del(struct lnl *nl, uint32_t id)
-{
-	char buf[LNL_MSG_SIZE];
-	struct nlmsghdr *nlh = lnl_msg(nl, buf, LAMPORT_CMD_PEER_DEL, 0);
-
-	mnl_attr_put_u32(nlh, LAMPORT_A_PEER_ID, id);
-	return lnl_talk(nl, nlh, NULL, NULL);
-}
-
-static int peer_info_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct peer_info *p = data;
-	struct nlattr *a, *s;
-
-	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
-		switch (mnl_attr_get_type(a)) {
-		case LAMPORT_A_PEER_ID:
-			p->id = mnl_attr_get_u32(a);
-			break;
-		case LAMPORT_A_PEER_STATE:
-			p->state = mnl_attr_get_u8(a);
-			break;
-		case LAMPORT_A_PEER_MODE:
-			p->mode = mnl_attr_get_u8(a);
-			break;
-		case LAMPORT_A_PEER_INTERVAL_US:
-			p->interval_us = mnl_attr_get_u32(a);
-			break;
-		case LAMPORT_A_PEER_STATS:
-			mnl_attr_for_each_nested(s, a)
-				if (mnl_attr_get_type(s) <= LAMPORT_PEER_STAT_MAX &&
-				    mnl_attr_get_payload_len(s) == 8)
-					p->stats[mnl_attr_get_type(s)] =
-						mnl_attr_get_u64(s);
-			break;
-		}
-	}
-	return MNL_CB_OK;
+		return -EINVAL;
+	return lt_peer_set(nl, &c);
 }
 
 static int peer_get(struct lnl *nl, uint32_t id, struct peer_info *p)
 {
-	char buf[LNL_MSG_SIZE];
-	struct nlmsghdr *nlh = lnl_msg(nl, buf, LAMPORT_CMD_PEER_GET, 0);
-
-	memset(p, 0, sizeof(*p));
-	mnl_attr_put_u32(nlh, LAMPORT_A_PEER_ID, id);
 	p->queried_ns = now_ns();
-	return lnl_talk(nl, nlh, peer_info_cb, p);
+	return lt_peer_get(nl, id, &p->lt);
 }
 
 /* When the peer entered its current state, on CLOCK_MONOTONIC. */
 static int64_t state_since(const struct peer_info *p)
 {
-	return p->queried_ns - (int64_t)p->stats[LAMPORT_PEER_STAT_STATE_AGE_NS];
+	return p->queried_ns - (int64_t)p->lt.stat[LAMPORT_PEER_STAT_STATE_AGE_NS];
 }
 
 /* Polls until peer id on nl is in state; 0, or -ETIMEDOUT after ms. */
@@ -205,7 +164,7 @@ static int wait_state(struct lnl *nl, uint32_t id, uint8_t state, int ms,
 		err = peer_get(nl, id, p);
 		if (err)
 			return err;
-		if (p->state == state)
+		if (p->lt.state == state)
 			return 0;
 		usleep(2000);
 	} while (now_ns() < end);
@@ -240,11 +199,6 @@ static int set_link(int n, int up, int64_t *when)
 		err = -errno;
 	close(home);
 	return err;
-}
-
-static bool debug_kernel(void)
-{
-	return getenv("LAMPORT_DEBUG_KERNEL") != NULL;
 }
 
 FIXTURE(cluster) {
@@ -305,7 +259,7 @@ static void wait_all_alive(struct __test_metadata *_metadata,
 				continue;
 			ASSERT_EQ(0, wait_state(&self->node[i], j, LAMPORT_PEER_ALIVE,
 						2000, &p)) {
-				TH_LOG("node %d: peer %d is in state %d", i, j, p.state);
+				TH_LOG("node %d: peer %d is in state %d", i, j, p.lt.state);
 			}
 			if (state_since(&p) > *latest)
 				*latest = state_since(&p);
@@ -339,7 +293,7 @@ static void cut_node3(struct __test_metadata *_metadata,
 					5000, &p));
 		latency = state_since(&p) - cut;
 		TH_LOG("node %d declared node 3 dead %.2f ms after the cut (T_D %.1f ms)",
-		       i, latency / 1e6, p.stats[LAMPORT_PEER_STAT_DETECT_NS] / 1e6);
+		       i, latency / 1e6, p.lt.stat[LAMPORT_PEER_STAT_DETECT_NS] / 1e6);
 		EXPECT_LE(latency, detect_ns + DETECT_MARGIN_NS);
 		EXPECT_GE(latency, low_ns);
 	}
@@ -347,13 +301,13 @@ static void cut_node3(struct __test_metadata *_metadata,
 
 TEST_F(cluster, cut_node_is_declared_dead_then_recovers)
 {
-	int64_t latest, up, detect = (int64_t)MULT * INTERVAL_US * 1000;
+	int64_t latest, up, detect = DETECT_NS;
 	struct peer_info p;
 	int i;
 
 	wait_all_alive(_metadata, self, &latest);
 	ASSERT_EQ(0, peer_get(&self->node[1], 3, &p));
-	EXPECT_EQ((uint64_t)detect, p.stats[LAMPORT_PEER_STAT_DETECT_NS]);
+	EXPECT_EQ((uint64_t)detect, p.lt.stat[LAMPORT_PEER_STAT_DETECT_NS]);
 	/*
 	 * The last heartbeat came at most one interval before the cut, plus
 	 * however late the sender's timer fired.
@@ -365,7 +319,7 @@ TEST_F(cluster, cut_node_is_declared_dead_then_recovers)
 	for (i = 1; i <= 2; i++) {
 		ASSERT_EQ(0, wait_state(&self->node[i], 3, LAMPORT_PEER_ALIVE,
 					5000, &p));
-		EXPECT_EQ(1, p.stats[LAMPORT_PEER_STAT_RECOVERIES]);
+		EXPECT_EQ(1, p.lt.stat[LAMPORT_PEER_STAT_RECOVERIES]);
 		TH_LOG("node %d: node 3 alive again %.1f ms after the link came up",
 		       i, (state_since(&p) - up) / 1e6);
 	}
@@ -373,7 +327,7 @@ TEST_F(cluster, cut_node_is_declared_dead_then_recovers)
 	for (i = 1; i <= 2; i++) {
 		ASSERT_EQ(0, wait_state(&self->node[3], i, LAMPORT_PEER_ALIVE,
 					5000, &p));
-		EXPECT_EQ(1, p.stats[LAMPORT_PEER_STAT_RECOVERIES]);
+		EXPECT_EQ(1, p.lt.stat[LAMPORT_PEER_STAT_RECOVERIES]);
 	}
 }
 
@@ -383,20 +337,21 @@ TEST_F(cluster, interval_change_takes_effect)
 	int64_t latest, end;
 
 	wait_all_alive(_metadata, self, &latest);
-	ASSERT_EQ(0, peer_set(&self->node[3], 1, LAMPORT_A_PEER_INTERVAL_US, 20000));
+	ASSERT_EQ(0, peer_set(&self->node[3], 1, LAMPORT_A_PEER_INTERVAL_US,
+			      2 * INTERVAL_US));
 	ASSERT_EQ(0, peer_get(&self->node[3], 1, &p));
-	EXPECT_EQ(20000, p.interval_us);
+	EXPECT_EQ(2 * INTERVAL_US, p.lt.conf.interval_us);
 	end = now_ns() + 2000 * MS;
 	do {
 		ASSERT_EQ(0, peer_get(&self->node[1], 3, &p));
-		if (p.stats[LAMPORT_PEER_STAT_REMOTE_INTERVAL_US] == 20000)
+		if (p.lt.stat[LAMPORT_PEER_STAT_REMOTE_INTERVAL_US] == 2 * INTERVAL_US)
 			break;
 		usleep(5000);
 	} while (now_ns() < end);
-	EXPECT_EQ(20000, p.stats[LAMPORT_PEER_STAT_REMOTE_INTERVAL_US]);
-	/* T_D = M_r * max(I_r, I_l) = 3 * 20 ms. */
-	EXPECT_EQ(60 * MS, (int64_t)p.stats[LAMPORT_PEER_STAT_DETECT_NS]);
-	EXPECT_EQ(LAMPORT_PEER_ALIVE, p.state);
+	EXPECT_EQ(2 * INTERVAL_US, p.lt.stat[LAMPORT_PEER_STAT_REMOTE_INTERVAL_US]);
+	/* T_D = M_r * max(I_r, I_l) = 3 * 2 intervals. */
+	EXPECT_EQ(2 * DETECT_NS, (int64_t)p.lt.stat[LAMPORT_PEER_STAT_DETECT_NS]);
+	EXPECT_EQ(LAMPORT_PEER_ALIVE, p.lt.state);
 }
 
 TEST_F(cluster, phi_rides_out_jitter_and_detects_dead)
@@ -413,19 +368,19 @@ TEST_F(cluster, phi_rides_out_jitter_and_detects_dead)
 	ASSERT_EQ(0, sh("ip netns exec lf-n3 tc qdisc add dev v3 root netem delay 4ms 2ms"));
 	usleep(300 * 1000);
 	ASSERT_EQ(0, peer_get(&self->node[1], 3, &p));
-	EXPECT_EQ(LAMPORT_FD_PHI, p.mode);
-	transitions = p.stats[LAMPORT_PEER_STAT_TRANSITIONS];
+	EXPECT_EQ(LAMPORT_FD_PHI, p.lt.conf.mode);
+	transitions = p.lt.stat[LAMPORT_PEER_STAT_TRANSITIONS];
 	sleep(2);
 	ASSERT_EQ(0, peer_get(&self->node[1], 3, &p));
 	TH_LOG("phi now %.3f, mean detection time %.1f ms, lost %llu",
-	       p.stats[LAMPORT_PEER_STAT_PHI_MILLI] / 1000.0,
-	       p.stats[LAMPORT_PEER_STAT_DETECT_NS] / 1e6,
-	       (unsigned long long)p.stats[LAMPORT_PEER_STAT_LOST]);
-	EXPECT_EQ(0, p.stats[LAMPORT_PEER_STAT_RECOVERIES]);
-	EXPECT_NE(LAMPORT_PEER_DEAD, p.state);
-	EXPECT_LE(p.stats[LAMPORT_PEER_STAT_TRANSITIONS], transitions + 2);
+	       p.lt.stat[LAMPORT_PEER_STAT_PHI_MILLI] / 1000.0,
+	       p.lt.stat[LAMPORT_PEER_STAT_DETECT_NS] / 1e6,
+	       (unsigned long long)p.lt.stat[LAMPORT_PEER_STAT_LOST]);
+	EXPECT_EQ(0, p.lt.stat[LAMPORT_PEER_STAT_RECOVERIES]);
+	EXPECT_NE(LAMPORT_PEER_DEAD, p.lt.state);
+	EXPECT_LE(p.lt.stat[LAMPORT_PEER_STAT_TRANSITIONS], transitions + 2);
 	/* Phi's detection time follows the observed arrivals. */
-	cut_node3(_metadata, self, p.stats[LAMPORT_PEER_STAT_DETECT_NS] + 10 * MS, 0);
+	cut_node3(_metadata, self, p.lt.stat[LAMPORT_PEER_STAT_DETECT_NS] + INTERVAL_US * 1000LL, 0);
 }
 
 TEST_F(cluster, loss_5pct_mult_5_no_false_dead)
@@ -442,19 +397,19 @@ TEST_F(cluster, loss_5pct_mult_5_no_false_dead)
 						      LAMPORT_A_PEER_MULT, 5));
 		ASSERT_EQ(0, sh("ip netns exec lf-n%d tc qdisc add dev v%d root netem loss 5%%", i, i));
 	}
-	sleep(debug_kernel() ? 3 : 5);
+	sleep(lt_debug_kernel() ? 3 : 5);
 	for (i = 1; i <= NODES; i++)
 		for (j = 1; j <= NODES; j++) {
 			if (i == j)
 				continue;
 			ASSERT_EQ(0, peer_get(&self->node[i], j, &p));
 			TH_LOG("node %d peer %d: rx %llu lost %llu transitions %llu",
-			       i, j, (unsigned long long)p.stats[LAMPORT_PEER_STAT_RX],
-			       (unsigned long long)p.stats[LAMPORT_PEER_STAT_LOST],
-			       (unsigned long long)p.stats[LAMPORT_PEER_STAT_TRANSITIONS]);
-			EXPECT_EQ(0, p.stats[LAMPORT_PEER_STAT_RECOVERIES]);
-			EXPECT_NE(LAMPORT_PEER_DEAD, p.state);
-			EXPECT_GT(p.stats[LAMPORT_PEER_STAT_LOST], 0);
+			       i, j, (unsigned long long)p.lt.stat[LAMPORT_PEER_STAT_RX],
+			       (unsigned long long)p.lt.stat[LAMPORT_PEER_STAT_LOST],
+			       (unsigned long long)p.lt.stat[LAMPORT_PEER_STAT_TRANSITIONS]);
+			EXPECT_EQ(0, p.lt.stat[LAMPORT_PEER_STAT_RECOVERIES]);
+			EXPECT_NE(LAMPORT_PEER_DEAD, p.lt.state);
+			EXPECT_GT(p.lt.stat[LAMPORT_PEER_STAT_LOST], 0);
 		}
 }
 
@@ -462,11 +417,11 @@ TEST_F(cluster, loss_5pct_mult_5_no_false_dead)
 TEST_F(cluster, churn_while_heartbeats_flow)
 {
 	int64_t latest;
-	int k, rounds = debug_kernel() ? 40 : 200;
+	int k, rounds = lt_debug_kernel() ? 40 : 200;
 
 	wait_all_alive(_metadata, self, &latest);
 	for (k = 0; k < rounds; k++) {
-		ASSERT_EQ(0, peer_del(&self->node[1], 3));
+		ASSERT_EQ(0, lt_peer_del(&self->node[1], 3));
 		ASSERT_EQ(0, peer_add(&self->node[1], 3, "198.18.0.3", 1000 + k * 100, 2));
 		ASSERT_EQ(0, peer_set(&self->node[1], 3, LAMPORT_A_PEER_MODE, k & 1));
 		ASSERT_EQ(0, peer_set(&self->node[1], 3, LAMPORT_A_PEER_INTERVAL_US,
@@ -571,11 +526,11 @@ TEST_F(cluster, state_changes_are_events_and_tracepoints)
 		EXPECT_EQ(expect_state, ev.old_state);
 		EXPECT_EQ(LAMPORT_REASON_TIMEOUT, ev.reason);
 		EXPECT_LT(ev.last_rx_ns, ev.time_ns);
-		EXPECT_EQ(30 * MS, (int64_t)ev.detect_ns);
+		EXPECT_EQ(DETECT_NS, (int64_t)ev.detect_ns);
 		if (ev.new_state == LAMPORT_PEER_DEAD) {
 			seen_dead = 1;
 			EXPECT_GE(ev.time_ns - ev.last_rx_ns, (uint64_t)ev.detect_ns);
-			EXPECT_LE((int64_t)ev.time_ns - cut, 30 * MS + DETECT_MARGIN_NS);
+			EXPECT_LE((int64_t)ev.time_ns - cut, DETECT_NS + DETECT_MARGIN_NS);
 		}
 		expect_state = ev.new_state;
 	}
@@ -623,12 +578,12 @@ TEST_F(cluster, ipv6_peers)
 	moved = now_ns();
 	usleep(300 * 1000);
 	ASSERT_EQ(0, peer_get(&self->node[1], 3, &p));
-	EXPECT_EQ(LAMPORT_PEER_ALIVE, p.state);
+	EXPECT_EQ(LAMPORT_PEER_ALIVE, p.lt.state);
 	/* Heard over IPv6 since the move: its last heartbeat is recent. */
-	EXPECT_LT((int64_t)p.stats[LAMPORT_PEER_STAT_LAST_RX_AGE_NS],
+	EXPECT_LT((int64_t)p.lt.stat[LAMPORT_PEER_STAT_LAST_RX_AGE_NS],
 		  p.queried_ns - moved);
 	ASSERT_EQ(0, peer_get(&self->node[3], 1, &p));
-	EXPECT_EQ(LAMPORT_PEER_ALIVE, p.state);
+	EXPECT_EQ(LAMPORT_PEER_ALIVE, p.lt.state);
 }
 
 FIXTURE(lonely) {
@@ -660,27 +615,28 @@ static void peer_ip(uint32_t i, char *ip, size_t len)
  * go to a blackhole route, so what is measured is the node's own work (timers,
  * building messages, routing); the namespace is then deleted with all of it
  * running. Under TCG the timers cannot keep that pace and fire late: the
- * test asserts correctness, not throughput.
+ * test asserts correctness, not throughput. On the debug kernel the 1024
+ * peers beat once a second.
  */
-TEST_F(lonely, thousand_peers_at_10ms)
+TEST_F_TIMEOUT(lonely, thousand_peers_at_10ms, 120)
 {
-	uint32_t i, n = 1024;
+	uint32_t i, n = 1024, interval = lt_debug_kernel() ? 1000000 : 10000;
 	struct peer_info p;
 	char ip[32];
 
 	for (i = 0; i < n; i++) {
 		peer_ip(i, ip, sizeof(ip));
-		ASSERT_EQ(0, peer_add(&self->nl, 2 + i, ip, INTERVAL_US, MULT));
+		ASSERT_EQ(0, peer_add(&self->nl, 2 + i, ip, interval, MULT));
 	}
-	usleep(500 * 1000);
+	usleep(lt_debug_kernel() ? 2000 * 1000 : 500 * 1000);
 	for (i = 0; i < n; i += 97) {
 		ASSERT_EQ(0, peer_get(&self->nl, 2 + i, &p));
-		EXPECT_GT(p.stats[LAMPORT_PEER_STAT_TX], 0);
-		EXPECT_EQ(LAMPORT_PEER_UNKNOWN, p.state);
+		EXPECT_GT(p.lt.stat[LAMPORT_PEER_STAT_TX], 0);
+		EXPECT_EQ(LAMPORT_PEER_UNKNOWN, p.lt.state);
 	}
 }
 
-TEST_F(lonely, peer_limit)
+TEST_F_TIMEOUT(lonely, peer_limit, 120)
 {
 	char buf[LNL_MSG_SIZE], ip[32];
 	struct nlmsghdr *nlh;
@@ -696,7 +652,7 @@ TEST_F(lonely, peer_limit)
 	EXPECT_EQ(-ENOSPC, lnl_talk(&self->nl, nlh, NULL, NULL));
 	EXPECT_NE(NULL, strstr(self->nl.err_msg, "limit"));
 	/* A freed slot can be taken again. */
-	ASSERT_EQ(0, peer_del(&self->nl, 2));
+	ASSERT_EQ(0, lt_peer_del(&self->nl, 2));
 	EXPECT_EQ(0, lnl_talk(&self->nl, nlh, NULL, NULL));
 }
 

@@ -294,7 +294,8 @@ u32 lp_phi_elapsed_at(const struct lp_phi *p, u32 y_q20, u32 min_stddev_us)
 		return 0;
 	/* n * sigma < 2^32 and y < 2^25: the product stays below 2^57. */
 	sigma_n = lp_phi_sigma_q16(p, min_stddev_us) >> 16;
-	t = p->sum + ((sigma_n * y_q20) >> 20);
-	t = lp_div_u64_u32(t, p->count);
+	/* Rounded up: at the returned time phi has reached the level. */
+	t = p->sum + ((sigma_n * y_q20 + (1 << 20) - 1) >> 20);
+	t = lp_div_u64_u32(t + p->count - 1, p->count);
 	return t < 0xffffffffULL ? (u32)t : 0xffffffffU;
 }
