@@ -51,7 +51,7 @@ static void lamport_transition(struct lamport_peer *peer, u8 state, u8 reason,
 	ev->reason = reason;
 	ev->time_ns = now;
 	ev->last_rx_ns = d->last_rx_ns;
-	ev->detect_ns = d->last_rx_ns ? d->dead_at_ns - d->last_rx_ns : 0;
+	ev->detect_ns = lp_detect_in_force_ns(d);
 
 	if (d->state == LP_DEAD && state == LP_ALIVE)
 		peer->stats[LAMPORT_PEER_STAT_RECOVERIES]++;

@@ -123,6 +123,8 @@ int lamport_peer_add(struct lamport_net *ln, u32 id,
 		     struct netlink_ext_ack *extack);
 void lamport_peer_config(struct lamport_peer *peer,
 			 struct lamport_peer_config *cfg);
+void lamport_peer_config_locked(struct lamport_peer *peer,
+				struct lamport_peer_config *cfg);
 void lamport_peer_update(struct lamport_peer *peer,
 			 const struct lamport_peer_config *cfg);
 void lamport_peer_remove(struct lamport_peer *peer);

@@ -359,7 +359,7 @@ static int lamport_nl_peer_del(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
-/* What a peer message reports, copied under the peer's lock. */
+/* What a peer message reports: one consistent copy, under the peer's lock. */
 struct lamport_peer_view {
 	struct lamport_peer_config cfg;
 	u8 state;
@@ -373,8 +373,8 @@ static void lamport_peer_view(struct lamport_peer *peer,
 	struct lp_detect *d = &peer->detect;
 	u64 now = ktime_get_ns();
 
-	lamport_peer_config(peer, &v->cfg);
 	spin_lock_bh(&peer->lock);
+	lamport_peer_config_locked(peer, &v->cfg);
 	memcpy(v->stats, peer->stats, sizeof(v->stats));
 	v->state = d->state;
 	v->heard = d->last_rx_ns != 0;
@@ -384,8 +384,7 @@ static void lamport_peer_view(struct lamport_peer *peer,
 	v->stats[LAMPORT_PEER_STAT_LAST_RX_AGE_NS] = now - d->last_rx_ns;
 	v->stats[LAMPORT_PEER_STAT_PHI_MILLI] = lp_detect_phi_milli(d, now);
 	v->stats[LAMPORT_PEER_STAT_STATE_AGE_NS] = now - peer->state_since_ns;
-	v->stats[LAMPORT_PEER_STAT_DETECT_NS] =
-		v->heard ? d->dead_at_ns - d->last_rx_ns : 0;
+	v->stats[LAMPORT_PEER_STAT_DETECT_NS] = lp_detect_in_force_ns(d);
 	v->stats[LAMPORT_PEER_STAT_REMOTE_INTERVAL_US] = d->remote_interval_us;
 	v->stats[LAMPORT_PEER_STAT_REMOTE_MULT] = d->remote_mult;
 	spin_unlock_bh(&peer->lock);

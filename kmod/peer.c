@@ -69,15 +69,23 @@ int lamport_peer_add(struct lamport_net *ln, u32 id,
 	return 0;
 }
 
-void lamport_peer_config(struct lamport_peer *peer,
-			 struct lamport_peer_config *cfg)
+void lamport_peer_config_locked(struct lamport_peer *peer,
+				struct lamport_peer_config *cfg)
 {
-	spin_lock_bh(&peer->lock);
+	lockdep_assert_held(&peer->lock);
+
 	cfg->addr = peer->addr;
 	cfg->interval_us = peer->interval_us;
 	cfg->mult = peer->mult;
 	cfg->mode = peer->detect.mode;
 	cfg->threshold_milli = peer->detect.threshold_milli;
+}
+
+void lamport_peer_config(struct lamport_peer *peer,
+			 struct lamport_peer_config *cfg)
+{
+	spin_lock_bh(&peer->lock);
+	lamport_peer_config_locked(peer, cfg);
 	spin_unlock_bh(&peer->lock);
 }
 

@@ -32,6 +32,12 @@ u64 lp_detect_time_ns(const struct lp_detect *d)
 	return (u64)d->remote_mult * lp_agreed_interval_us(d) * 1000;
 }
 
+/* The detection time in force, whichever mode set it; 0 before any heartbeat. */
+u64 lp_detect_in_force_ns(const struct lp_detect *d)
+{
+	return d->last_rx_ns ? d->dead_at_ns - d->last_rx_ns : 0;
+}
+
 static void lp_detect_deadlines(struct lp_detect *d)
 {
 	u64 suspect, dead;

@@ -50,6 +50,7 @@ void lp_detect_heartbeat(struct lp_detect *d, u64 now_ns,
 u8 lp_detect_verdict(const struct lp_detect *d, u64 now_ns, u8 *reason);
 u64 lp_detect_next_deadline(const struct lp_detect *d);
 u64 lp_detect_time_ns(const struct lp_detect *d);
+u64 lp_detect_in_force_ns(const struct lp_detect *d);
 u32 lp_detect_phi_milli(const struct lp_detect *d, u64 now_ns);
 
 #endif /* _LAMPORT_CORE_DETECT_H */
