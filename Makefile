@@ -36,7 +36,8 @@ KMOD_SOURCES := $(wildcard $(SRC)/kmod/*.[ch] $(SRC)/kmod/core/*.[ch]) \
 	$(SRC)/include/uapi/linux/lamport.h $(SRC)/Kbuild
 
 .PHONY: all deps modules user selftests ksrc lint sparse checkpatch \
-	test-user vm-test vm-shell vm-run demo check clean help debug-kernel
+	test-user vm-test vm-shell vm-run demo check clean help debug-kernel \
+	bench-fd
 
 all: modules user selftests
 
@@ -49,6 +50,9 @@ help:
 	@echo "make debug-kernel     build (once, cached) the KASAN/lockdep/kmemleak kernel"
 	@echo "make vm-shell         interactive test VM, module loaded [KERNELS=...]"
 	@echo "make vm-run CMD=...   run one command in a test VM, return its status"
+	@echo "make bench-fd         lamport.ko vs its userspace twin vs FRR bfdd, in test VMs"
+	@echo "                      [KERNELS=6.1 6.12] [BENCH_ARGS=...] [BENCH_TIMEOUT=7200];"
+	@echo "                      results and CDF plots in build/bench/fd/<kernel>/"
 	@echo "make lint             sparse (C=2) and checkpatch on the kernel code"
 	@echo "make test-user        host tests of the userspace code and harness"
 	@echo "KDIR=<tree>           build the module against another kernel tree"
@@ -110,7 +114,8 @@ checkpatch: $(KSRC_STAMP)
 
 test-user: user
 	@LAMPORT=$(BUILD)/user/lamport $(S)/host-tests $(BUILD)/user/tests/test_* \
-		$(SRC)/user/tests/test_cli.sh $(S)/tests/test-splat.sh
+		$(SRC)/user/tests/test_cli.sh $(SRC)/user/tests/test_twin.sh \
+		$(S)/tests/test-splat.sh
 
 # The debug kernel is built (or found in its cache) before the lanes that
 # need it, so that the releases are resolved with it present.
@@ -132,6 +137,19 @@ unexport CMD
 export LAMPORT_VM_CMD := $(value CMD)
 vm-run: all
 	@$(S)/vm run $(firstword $(kernel_releases)) "$$LAMPORT_VM_CMD"
+
+# `lamport bench fd` in one test VM per kernel, one after the other: on the
+# 6.1 and 6.12 kernels unless KERNELS is given.  The guest's /lamport/out
+# comes back to build/bench/fd/<kernel>/, where scripts/bench-plot draws it.
+BENCH_ARGS ?=
+BENCH_TIMEOUT ?= 7200
+bench_kernels = $(if $(filter command line environment,$(origin KERNELS)),$(KERNELS),6.1 6.12)
+bench-fd:
+	@$(MAKE) --no-print-directory all KERNELS="$(bench_kernels)"
+	@set -e; rels=$$($(S)/kernels $(bench_kernels)); \
+	for rel in $$rels; do \
+		LAMPORT_VM_TIMEOUT=$(BENCH_TIMEOUT) $(S)/bench-fd "$$rel" $(BENCH_ARGS); \
+	done
 
 demo:
 	$(S)/deps

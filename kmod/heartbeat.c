@@ -1,9 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Heartbeats and the failure detector's clock work. Both per-peer timers are
- * soft hrtimers: they fire in softirq context, which no userspace load can
- * starve the way it starves a process-context worker. Timers re-arm only
- * themselves or under the peer's lock, and never once the peer is removed.
+ * Heartbeats and the failure detector's clock work.
+ *
+ * Both per-peer timers are hard hrtimers whose only job is to hand the work
+ * to the peer's HI tasklet, which sends or decides in softirq context. Soft
+ * hrtimers would do on recent kernels, but before 6.5 a softirq raised while
+ * ksoftirqd is runnable waits for ksoftirqd (a SCHED_OTHER thread) unless it
+ * is HI or TASKLET: under real-time load that is most of a second, measured
+ * by lamport bench fd on 6.1. HI always runs at interrupt exit, and takes
+ * the other pending softirqs (our receive path too) along.
+ *
+ * Timers are re-armed only under the peer's lock, and never once the peer
+ * is removed.
  */
 
 #include <linux/random.h>
@@ -34,7 +42,7 @@ void lamport_heartbeat_start(struct lamport_peer *peer)
 		 get_random_u32_below(1 << 16)) >> 16;
 	if (!peer->removed)
 		hrtimer_start(&peer->tx_timer, ns_to_ktime(first),
-			      HRTIMER_MODE_REL_SOFT);
+			      HRTIMER_MODE_REL_HARD);
 	spin_unlock_bh(&peer->lock);
 }
 
@@ -85,14 +93,12 @@ static bool lamport_detect_evaluate(struct lamport_peer *peer, u64 now,
 	next = lp_detect_next_deadline(d);
 	if (next)
 		hrtimer_start(&peer->detect_timer, ns_to_ktime(next),
-			      HRTIMER_MODE_ABS_SOFT);
+			      HRTIMER_MODE_ABS_HARD);
 	return changed;
 }
 
-enum hrtimer_restart lamport_detect_timer(struct hrtimer *timer)
+static void lamport_detect_expired(struct lamport_peer *peer)
 {
-	struct lamport_peer *peer = container_of(timer, struct lamport_peer,
-						 detect_timer);
 	struct lamport_event ev;
 	bool report = false;
 
@@ -102,7 +108,6 @@ enum hrtimer_restart lamport_detect_timer(struct hrtimer *timer)
 	spin_unlock(&peer->lock);
 	if (report)
 		lamport_notify_event(peer->ln, &ev);
-	return HRTIMER_NORESTART;
 }
 
 /* After a configuration change: decide again, now. */
@@ -120,10 +125,8 @@ void lamport_detect_rearm(struct lamport_peer *peer)
 		lamport_notify_event(peer->ln, &ev);
 }
 
-enum hrtimer_restart lamport_heartbeat_tx_timer(struct hrtimer *timer)
+static void lamport_heartbeat_send(struct lamport_peer *peer)
 {
-	struct lamport_peer *peer = container_of(timer, struct lamport_peer,
-						 tx_timer);
 	struct lamport_net *ln = peer->ln;
 	u8 msg[LP_WIRE_HEARTBEAT_LEN];
 	struct lp_heartbeat hb = {};
@@ -138,7 +141,7 @@ enum hrtimer_restart lamport_heartbeat_tx_timer(struct hrtimer *timer)
 	spin_lock(&peer->lock);
 	if (peer->removed) {
 		spin_unlock(&peer->lock);
-		return HRTIMER_NORESTART;
+		return;
 	}
 	now = ktime_get_ns();
 	hdr.receiver = peer->id;
@@ -153,15 +156,55 @@ enum hrtimer_restart lamport_heartbeat_tx_timer(struct hrtimer *timer)
 	}
 	to = peer->addr;
 	peer->stats[LAMPORT_PEER_STAT_TX]++;
-	hrtimer_start(timer, ns_to_ktime(lamport_jittered_ns(peer->interval_us)),
-		      HRTIMER_MODE_REL_SOFT);
+	hrtimer_start(&peer->tx_timer,
+		      ns_to_ktime(lamport_jittered_ns(peer->interval_us)),
+		      HRTIMER_MODE_REL_HARD);
 	spin_unlock(&peer->lock);
 
 	lp_hdr_put(msg, &hdr);
 	lp_heartbeat_put(msg + LP_WIRE_HDR_LEN, &hb);
 	lamport_udp_send(ln, &to, msg, sizeof(msg));
 	trace_lamport_heartbeat_send(ln->net->ns.inum, peer->id, hb.seq);
+}
+
+static void lamport_peer_work(struct tasklet_struct *t)
+{
+	struct lamport_peer *peer = from_tasklet(peer, t, work);
+
+	if (test_and_clear_bit(LAMPORT_DUE_TX, &peer->due))
+		lamport_heartbeat_send(peer);
+	if (test_and_clear_bit(LAMPORT_DUE_DETECT, &peer->due))
+		lamport_detect_expired(peer);
+}
+
+/* Hard interrupt context: mark the work due, nothing else. */
+static enum hrtimer_restart lamport_tx_timer(struct hrtimer *timer)
+{
+	struct lamport_peer *peer = container_of(timer, struct lamport_peer,
+						 tx_timer);
+
+	set_bit(LAMPORT_DUE_TX, &peer->due);
+	tasklet_hi_schedule(&peer->work);
 	return HRTIMER_NORESTART;
+}
+
+static enum hrtimer_restart lamport_detect_timer(struct hrtimer *timer)
+{
+	struct lamport_peer *peer = container_of(timer, struct lamport_peer,
+						 detect_timer);
+
+	set_bit(LAMPORT_DUE_DETECT, &peer->due);
+	tasklet_hi_schedule(&peer->work);
+	return HRTIMER_NORESTART;
+}
+
+void lamport_peer_timers_init(struct lamport_peer *peer)
+{
+	hrtimer_init(&peer->tx_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	peer->tx_timer.function = lamport_tx_timer;
+	hrtimer_init(&peer->detect_timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
+	peer->detect_timer.function = lamport_detect_timer;
+	tasklet_setup(&peer->work, lamport_peer_work);
 }
 
 static bool lamport_addr_equal(const struct lamport_addr *a,
@@ -258,7 +301,7 @@ static bool lamport_heartbeat_apply(struct lamport_peer *peer,
 	}
 	hrtimer_start(&peer->detect_timer,
 		      ns_to_ktime(lp_detect_next_deadline(&peer->detect)),
-		      HRTIMER_MODE_ABS_SOFT);
+		      HRTIMER_MODE_ABS_HARD);
 	return changed;
 }
 

@@ -6,6 +6,7 @@
 #include <linux/hashtable.h>
 #include <linux/hrtimer.h>
 #include <linux/in6.h>
+#include <linux/interrupt.h>
 #include <linux/mutex.h>
 #include <linux/netlink.h>
 #include <linux/spinlock.h>
@@ -61,6 +62,8 @@ struct lamport_peer {
 	u8 mult;
 	struct hrtimer tx_timer;
 	struct hrtimer detect_timer;
+	struct tasklet_struct work;	/* runs what the timers found due */
+	unsigned long due;		/* LAMPORT_DUE_* bits */
 	struct lp_detect detect;
 	u64 state_since_ns;
 	u32 tx_seq;
@@ -135,8 +138,9 @@ void lamport_heartbeat_receive(struct lamport_net *ln,
 			       const struct lamport_addr *from,
 			       const u8 *msg, unsigned int len);
 void lamport_detect_rearm(struct lamport_peer *peer);
-enum hrtimer_restart lamport_heartbeat_tx_timer(struct hrtimer *timer);
-enum hrtimer_restart lamport_detect_timer(struct hrtimer *timer);
+void lamport_peer_timers_init(struct lamport_peer *peer);
+
+enum { LAMPORT_DUE_TX, LAMPORT_DUE_DETECT };
 
 int lamport_netlink_init(void);
 void lamport_netlink_exit(void);

@@ -51,10 +51,7 @@ int lamport_peer_add(struct lamport_net *ln, u32 id,
 	peer->ln = ln;
 	peer->id = id;
 	spin_lock_init(&peer->lock);
-	hrtimer_init(&peer->tx_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
-	peer->tx_timer.function = lamport_heartbeat_tx_timer;
-	hrtimer_init(&peer->detect_timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_SOFT);
-	peer->detect_timer.function = lamport_detect_timer;
+	lamport_peer_timers_init(peer);
 	lp_detect_init(&peer->detect, cfg->mode, cfg->interval_us,
 		       cfg->threshold_milli);
 	peer->state_since_ns = ktime_get_ns();
@@ -118,9 +115,13 @@ void lamport_peer_remove(struct lamport_peer *peer)
 	spin_lock_bh(&peer->lock);
 	peer->removed = true;
 	spin_unlock_bh(&peer->lock);
-	/* Nothing re-arms a removed peer's timers: cancel waits out a run. */
+	/*
+	 * Nothing re-arms a removed peer's timers: cancel waits out a run,
+	 * and after both only a tasklet they already scheduled may be left.
+	 */
 	hrtimer_cancel(&peer->tx_timer);
 	hrtimer_cancel(&peer->detect_timer);
+	tasklet_kill(&peer->work);
 	kfree_rcu(peer, rcu);
 }
 

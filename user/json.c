@@ -4,6 +4,7 @@
  */
 
 #include <inttypes.h>
+#include <math.h>
 
 #include "json.h"
 
@@ -182,6 +183,22 @@ void json_u64(struct json *j, uint64_t v)
 	json_begin_value(j);
 	fprintf(j->out, "%" PRIu64, v);
 	json_end_value(j);
+}
+
+void json_double(struct json *j, double v)
+{
+	json_begin_value(j);
+	if (isfinite(v))
+		fprintf(j->out, "%.6g", v);
+	else
+		fputs("null", j->out);
+	json_end_value(j);
+}
+
+void json_kv_double(struct json *j, const char *key, double v)
+{
+	json_key(j, key);
+	json_double(j, v);
 }
 
 void json_s64(struct json *j, int64_t v)

@@ -49,6 +49,8 @@ void json_str(struct json *j, const char *s);
 void json_u32(struct json *j, uint32_t v);
 void json_u64(struct json *j, uint64_t v);
 void json_s64(struct json *j, int64_t v);
+/* Finite numbers with 6 significant digits; NaN and infinities as null. */
+void json_double(struct json *j, double v);
 void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
 
@@ -57,6 +59,7 @@ void json_kv_str(struct json *j, const char *key, const char *s);
 void json_kv_u32(struct json *j, const char *key, uint32_t v);
 void json_kv_u64(struct json *j, const char *key, uint64_t v);
 void json_kv_s64(struct json *j, const char *key, int64_t v);
+void json_kv_double(struct json *j, const char *key, double v);
 void json_kv_bool(struct json *j, const char *key, bool v);
 
 /*

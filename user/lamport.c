@@ -46,6 +46,7 @@ static const struct cmd objects[] = {
 	{ "node",	do_node },
 	{ "peer",	do_peer },
 	{ "monitor",	do_monitor },
+	{ "bench",	do_bench },
 	{ "help",	do_help },
 	{ NULL, NULL },
 };

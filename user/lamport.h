@@ -63,6 +63,7 @@ struct view {
 int do_node(struct ctx *ctx, int argc, char **argv);
 int do_peer(struct ctx *ctx, int argc, char **argv);
 int do_monitor(struct ctx *ctx, int argc, char **argv);
+int do_bench(struct ctx *ctx, int argc, char **argv);
 
 /*
  * The parts of the objects that need no kernel, kept apart for the host

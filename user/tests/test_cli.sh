@@ -87,7 +87,7 @@ fi
 
 expect_ok "lamport help" "Usage: lamport [ OPTIONS ] OBJECT" help
 expect_ok "lamport -help" "Usage: lamport [ OPTIONS ] OBJECT" -help
-expect_ok "lamport -h" "OBJECT := { node peer monitor }" -h
+expect_ok "lamport -h" "OBJECT := { node peer monitor bench }" -h
 expect_ok "lamport help help" "Usage: lamport [ OPTIONS ] OBJECT" help help
 expect_ok "lamport help node" "Usage: lamport node [ show ]" help node
 expect_ok "lamport node help" "Usage: lamport node [ show ]" node help
@@ -105,6 +105,8 @@ expect_ok "lamport peer show help" "Usage: lamport peer" peer show help
 expect_ok "lamport help monitor" "Usage: lamport monitor [ count COUNT ]" help monitor
 expect_ok "lamport monitor help" "Usage: lamport monitor [ count COUNT ]" monitor help
 expect_ok "lamport m -h" "Usage: lamport monitor" m -h
+expect_ok "lamport bench help" "Usage: lamport bench fd [ -o DIR ]" bench help
+expect_ok "lamport b fd -h" "Usage: lamport bench fd" b fd -h
 expect_ok "lamport -V" "lamport utility, " -V
 expect_ok "lamport -Version" "lamport utility, " -Version
 
@@ -229,6 +231,13 @@ expect_err "peer show bad id" \
 
 expect_err "monitor unknown argument" \
 	'Error: argument "frob" is unknown, try "lamport monitor help".' monitor frob
+expect_err "bench without a benchmark" \
+	'Error: which benchmark? Try "lamport bench help".' bench
+expect_err "bench fd bad condition" \
+	'Error: argument "nap" is wrong: a condition is idle, cpu, cpu-fifo, mem or loss1..loss50' \
+	bench fd conditions nap
+expect_err "bench fd cycles 0" \
+	'Error: argument "0" is wrong: cycles is 1..1000000' bench fd cycles 0
 expect_err "monitor count without value" \
 	'Error: argument "count" needs a value' monitor count
 expect_err "monitor count 0" \

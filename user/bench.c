@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lamport bench: measurements that boot nothing themselves; they run where
+ * lamport.ko is loaded (the test VMs: make bench-fd).
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "bench.h"
+#include "fmt.h"
+
+#define BENCH_HELP	"lamport bench help"
+#define DEFAULT_CONDITIONS "idle,cpu,cpu-fifo,mem,loss1,loss2,loss5,idle@300ms"
+
+const char *const det_name[DET_COUNT] = { "lamport.ko", "twin", "bfdd" };
+const char *const det_key[DET_COUNT] = { "kernel", "twin", "bfdd" };
+
+static int bench_help(struct ctx *ctx, int argc, char **argv)
+{
+	(void)ctx, (void)argc, (void)argv;
+	printf("Usage: lamport bench fd [ -o DIR ] [ cycles K ] [ conditions LIST ] [ mult M ]\n"
+	       "                        [ soak DUR ] [ loss-soak DUR ] [ cost DUR ] [ seed N ]\n"
+	       "       lamport bench help\n"
+	       "where  LIST := COND[@INTERVAL],...  (default " DEFAULT_CONDITIONS ")\n"
+	       "       COND := idle | cpu | cpu-fifo | mem | lossPCT (PCT 1..50)\n"
+	       "       INTERVAL := heartbeat interval of all three detectors (default 10ms)\n"
+	       "Detection time of lamport.ko, its userspace twin and FRR bfdd watching the\n"
+	       "same peer over one veth link: K cycles of cutting the peer off with netem\n"
+	       "loss 100%% per condition, after a soak that counts false suspicions.\n"
+	       "cpu and cpu-fifo saturate every CPU with stress-ng hogs (SCHED_OTHER, or\n"
+	       "SCHED_FIFO 50), mem runs stress-ng --vm, lossPCT adds netem delay 1ms 500us\n"
+	       "and PCT%% loss both ways. cost DUR measures each detector's CPU time alone\n"
+	       "(0: skip). -o DIR writes results.json, table.txt and td-COND-DET.dat there.\n"
+	       "Needs root, lamport.ko, lamport-twin beside lamport, frr, stress-ng.\n");
+	return 0;
+}
+
+static int parse_condition(const char *tok, struct condition *c)
+{
+	char name[16], *at;
+	uint32_t pct;
+
+	if (strlen(tok) >= sizeof(name) - 1)
+		return invarg("no such condition", tok);
+	snprintf(name, sizeof(name), "%s", tok);
+	memset(c, 0, sizeof(*c));
+	c->interval_us = 10000;
+	at = strchr(name, '@');
+	if (at) {
+		*at++ = '\0';
+		if (strlen(name) > 8)
+			return invarg("no such condition", tok);
+		if (parse_duration_us(at, &c->interval_us) ||
+		    c->interval_us < 10000 || c->interval_us > 60000000 ||
+		    c->interval_us % 1000)
+			return invarg("an interval is whole milliseconds, 10ms..60s (bfdd's limits)",
+				      tok);
+	}
+	if (!strcmp(name, "idle"))
+		c->load = LOAD_NONE;
+	else if (!strcmp(name, "cpu"))
+		c->load = LOAD_CPU;
+	else if (!strcmp(name, "cpu-fifo"))
+		c->load = LOAD_CPU_FIFO;
+	else if (!strcmp(name, "mem"))
+		c->load = LOAD_MEM;
+	else if (!strncmp(name, "loss", 4) && !parse_u32(name + 4, &pct) &&
+		 pct >= 1 && pct <= 50)
+		c->loss_pct = pct;
+	else
+		return invarg("a condition is idle, cpu, cpu-fifo, mem or loss1..loss50",
+			      tok);
+	if (c->interval_us == 10000)
+		snprintf(c->name, sizeof(c->name), "%s", name);
+	else
+		snprintf(c->name, sizeof(c->name), "%s-%ums", name,
+			 c->interval_us / 1000);
+	return 0;
+}
+
+/* Conditions are run grouped by interval, each group in the given order. */
+static int parse_conditions(struct bench_opts *o, const char *list)
+{
+	char buf[512], *tok, *save = NULL;
+	struct condition parsed[16];
+	unsigned int n = 0, i, j;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (n == ARRAY_SIZE(parsed))
+			return invarg("at most 16 conditions", list);
+		if (parse_condition(tok, &parsed[n]))
+			return -1;
+		for (i = 0; i < n; i++)
+			if (!strcmp(parsed[i].name, parsed[n].name))
+				return duparg("conditions", tok);
+		n++;
+	}
+	if (!n)
+		return invarg("no condition", list);
+	o->ncond = 0;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < o->ncond; j++)
+			if (o->cond[j].interval_us == parsed[i].interval_us)
+				break;
+		if (j < o->ncond)
+			continue;	/* its group is already placed */
+		for (j = i; j < n; j++)
+			if (parsed[j].interval_us == parsed[i].interval_us)
+				o->cond[o->ncond++] = parsed[j];
+	}
+	return 0;
+}
+
+static int parse_ns(const char *key, const char *val, uint64_t *ns, bool zero_ok)
+{
+	uint32_t us;
+
+	if (!val)
+		return needarg(key);
+	if (parse_duration_us(val, &us) || (!us && !zero_ok))
+		return invarg("not a duration (like 500ms or 10s)", val);
+	*ns = (uint64_t)us * 1000;
+	return 0;
+}
+
+int bench_fd_parse(struct bench_opts *o, int argc, char **argv)
+{
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	o->cycles = 20;
+	o->mult = 3;
+	o->soak_ns = 5 * NSEC_PER_SEC;
+	o->loss_soak_ns = 30 * NSEC_PER_SEC;
+	o->cost_ns = 5 * NSEC_PER_SEC;
+	o->seed = 1978;
+	if (parse_conditions(o, DEFAULT_CONDITIONS))
+		return -1;
+
+	for (i = 0; i < argc; i++) {
+		const char *key = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		uint32_t v;
+
+		if (!strcmp(key, "-o") || !strcmp(key, "out")) {
+			if (!val)
+				return needarg(key);
+			if (strlen(val) >= sizeof(o->outdir))
+				return invarg("path too long", val);
+			snprintf(o->outdir, sizeof(o->outdir), "%s", val);
+		} else if (matches(key, "cycles")) {
+			if (!val)
+				return needarg(key);
+			if (parse_u32(val, &v) || !v || v > 1000000)
+				return invarg("cycles is 1..1000000", val);
+			o->cycles = v;
+		} else if (matches(key, "conditions")) {
+			if (!val)
+				return needarg(key);
+			if (parse_conditions(o, val))
+				return -1;
+		} else if (matches(key, "mult")) {
+			if (!val)
+				return needarg(key);
+			if (parse_u32(val, &v) || v < 2 || v > 255)
+				return invarg("mult is 2..255", val);
+			o->mult = v;
+		} else if (!strcmp(key, "soak")) {
+			if (parse_ns(key, val, &o->soak_ns, true))
+				return -1;
+		} else if (!strcmp(key, "loss-soak")) {
+			if (parse_ns(key, val, &o->loss_soak_ns, true))
+				return -1;
+		} else if (!strcmp(key, "cost")) {
+			if (parse_ns(key, val, &o->cost_ns, true))
+				return -1;
+		} else if (!strcmp(key, "seed")) {
+			if (!val)
+				return needarg(key);
+			if (parse_u32(val, &v))
+				return invarg("not a number", val);
+			o->seed = v;
+		} else {
+			return unknarg("argument", key, BENCH_HELP);
+		}
+		i++;
+	}
+	return 0;
+}
+
+static int bench_fd(struct ctx *ctx, int argc, char **argv)
+{
+	static struct bench_results r;
+	static struct bench_opts o;
+	int err;
+
+	if (bench_fd_parse(&o, argc, argv))
+		return -1;
+	o.json = ctx->json;
+	o.pretty = ctx->pretty;
+	err = bench_fd_run(&o, &r);
+	if (!err || r.ncr)
+		err = bench_report(&r) ?: err;
+	bench_results_free(&r);
+	return err;
+}
+
+int do_bench(struct ctx *ctx, int argc, char **argv)
+{
+	static const struct cmd cmds[] = {
+		{ "fd",		bench_fd },
+		{ "help",	bench_help },
+		{ NULL, NULL },
+	};
+
+	if (!argc) {
+		fprintf(stderr, "Error: which benchmark? Try \"%s\".\n", BENCH_HELP);
+		return -1;
+	}
+	return run_cmd(ctx, cmds, "command", BENCH_HELP, argc, argv);
+}

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * lamport bench fd: failure-detection latency and accuracy of lamport.ko, its
+ * userspace twin and FRR's bfdd, side by side on one veth link.
+ *
+ * bench_stats.c is pure (samples, percentiles, the accuracy metrics of Chen,
+ * Toueg and Aguilera) and host-tested; bench_env.c builds the testbed
+ * (namespaces, netem, daemons, load); bench_fd.c runs the conditions and
+ * bench_report.c prints and writes the results.
+ */
+#ifndef LAMPORT_USER_BENCH_H
+#define LAMPORT_USER_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "lamport.h"
+
+#define NSEC_PER_MSEC	1000000ULL
+#define NSEC_PER_SEC	1000000000ULL
+
+/* --- bench_stats.c ----------------------------------------------------- */
+
+/* Detection times of one detector under one condition, in ns. */
+struct samples {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+int samples_add(struct samples *s, uint64_t v);
+void samples_free(struct samples *s);
+/* Nearest-rank percentile (pct in 0..100]; 0 when there are no samples. */
+uint64_t samples_pct(const struct samples *s, double pct);
+uint64_t samples_max(const struct samples *s);
+
+/*
+ * Accuracy while the target is reachable (Chen, Toueg, Aguilera 2002).
+ * A window opens when the detector trusts the target and no fault is
+ * injected, and closes when the next fault begins. A "down" verdict inside
+ * a window is a mistake; it lasts until the detector trusts again.
+ */
+struct qos {
+	bool open;
+	bool mistaken;
+	uint64_t opened_ns;
+	uint64_t mistake_since_ns;
+	uint64_t window_ns;	/* total time in windows */
+	uint64_t mistake_ns;	/* total time in mistakes */
+	uint32_t mistakes;
+	uint32_t suspicions;	/* soft ones (lamport's "suspect") */
+};
+
+void qos_trust(struct qos *q, uint64_t now);	/* the detector says up */
+void qos_down(struct qos *q, uint64_t now);	/* ... says down */
+void qos_suspect(struct qos *q);		/* ... raises a soft suspicion */
+void qos_close(struct qos *q, uint64_t now);	/* a fault begins, or the end */
+
+/* Derived figures; NaN or infinity where they do not exist. */
+double qos_mistakes_per_1e5(const struct qos *q, uint64_t mean_interval_ns);
+double qos_recurrence_ns(const struct qos *q);	/* T_MR */
+double qos_duration_ns(const struct qos *q);	/* T_M */
+double qos_accuracy(const struct qos *q);	/* P_A */
+
+/*
+ * False suspicions no detector with multiplier mult avoids per 1e5
+ * heartbeats at loss probability p: a run of mult losses after a success.
+ */
+double loss_floor_per_1e5(double p, unsigned int mult);
+
+/* --- the run ------------------------------------------------------------ */
+
+enum det_kind { DET_KERNEL, DET_TWIN, DET_BFDD, DET_COUNT };
+
+enum load_kind { LOAD_NONE, LOAD_CPU, LOAD_CPU_FIFO, LOAD_MEM };
+
+struct condition {
+	char name[32];		/* e.g. "idle", "loss2", "idle-300ms" */
+	enum load_kind load;
+	unsigned int loss_pct;	/* netem loss both ways, with delay 1ms 500us */
+	uint32_t interval_us;
+};
+
+struct sample_info {
+	uint32_t cycle;
+	uint64_t td_ns;		/* fault to verdict */
+	uint64_t seen_ns;	/* fault to the verdict reaching the bench */
+	int64_t overshoot_ns;	/* verdict past last heartbeat + detection time */
+};
+
+struct det_result {
+	struct samples td;
+	struct sample_info *info;
+	size_t ninfo, info_cap;
+	uint32_t missed;	/* cycles without a verdict in time */
+	struct qos qos;
+};
+
+struct cond_result {
+	struct condition cond;
+	struct det_result det[DET_COUNT];
+	uint32_t cycles;
+	uint32_t stuck;		/* cycles where a detector never came back up */
+	uint64_t soak_ns;
+	struct samples call;	/* duration of the netem call that cut B off */
+};
+
+struct cpu_cost {
+	bool measured;
+	uint64_t window_ns;
+	uint64_t busy_ns[DET_COUNT + 1];	/* [DET_COUNT]: none running */
+	double heartbeats;			/* per window, both nodes */
+};
+
+struct bench_opts {
+	char outdir[256];	/* "": no files */
+	uint32_t cycles;
+	uint32_t mult;
+	uint64_t soak_ns;
+	uint64_t loss_soak_ns;
+	uint64_t cost_ns;	/* 0: no CPU cost phase */
+	unsigned int seed;
+	struct condition cond[16];
+	unsigned int ncond;
+	bool json, pretty;
+};
+
+struct bench_results {
+	const struct bench_opts *opts;
+	struct cond_result cr[16];
+	unsigned int ncr;
+	struct cpu_cost cost;
+	uint32_t cost_interval_us;
+	char kernel[128];
+	char machine[128];
+	unsigned int cpus;
+};
+
+extern const char *const det_name[DET_COUNT];	/* "lamport.ko", ... */
+extern const char *const det_key[DET_COUNT];	/* "kernel", ... */
+
+int bench_fd_parse(struct bench_opts *o, int argc, char **argv);
+int bench_fd_run(const struct bench_opts *o, struct bench_results *r);
+int bench_report(const struct bench_results *r);
+void bench_results_free(struct bench_results *r);
+
+/* The mean heartbeat interval with 0-25 % jitter: 7/8 of the nominal. */
+static inline uint64_t mean_interval_ns(uint32_t interval_us)
+{
+	return (uint64_t)interval_us * 875;
+}
+
+/* --- bench_env.c --------------------------------------------------------- */
+
+#define BENCH_NS_A	"lpbench-a"
+#define BENCH_NS_B	"lpbench-b"
+#define BENCH_DEV_A	"lpb-a"
+#define BENCH_DEV_B	"lpb-b"
+#define BENCH_ADDR_A	"198.18.0.1"
+#define BENCH_ADDR_B	"198.18.0.2"
+#define BENCH_TWIN_PORT	1979
+
+uint64_t now_ns(void);
+int run_quiet(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int topo_create(void);
+void topo_destroy(void);
+/* Runs fn(arg) inside the named netns; its result, or -errno of setns. */
+int netns_run(const char *ns, int (*fn)(void *), void *arg);
+/* Opens a socket of domain/type/protocol inside the named netns. */
+int netns_socket(const char *ns, int domain, int type, int protocol);
+int netns_ifindex(const char *ns, const char *dev);
+
+struct netem {
+	struct mnl_socket *nl;
+	int ifindex;
+	uint32_t seq;
+};
+
+int netem_open(struct netem *n, const char *ns, const char *dev);
+void netem_close(struct netem *n);
+/* Root netem on the device: delay and jitter in us, loss in 1e-6 parts. */
+int netem_set(struct netem *n, bool create, uint32_t delay_us,
+	      uint32_t jitter_us, uint32_t loss_ppm);
+int netem_del(struct netem *n);
+
+/* A child in its own process group; out_fd: its stdout (-1: /dev/null). */
+pid_t spawn(char *const argv[], int out_fd, const char *log);
+void reap(pid_t pid);		/* SIGTERM to its group, then wait */
+void reap_all_children(void);
+
+/* Idle (and iowait) time of all CPUs so far, in ns, USER_HZ resolution. */
+int cpu_idle_ns(uint64_t *ns);
+
+#endif /* LAMPORT_USER_BENCH_H */
