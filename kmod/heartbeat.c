@@ -145,6 +145,7 @@ static void lamport_heartbeat_send(struct lamport_peer *peer)
 	}
 	now = ktime_get_ns();
 	hdr.receiver = peer->id;
+	hb.epoch = peer->tx_epoch;
 	hb.seq = ++peer->tx_seq;
 	hb.interval_us = peer->interval_us;
 	hb.mult = peer->mult;
@@ -198,13 +199,15 @@ static enum hrtimer_restart lamport_detect_timer(struct hrtimer *timer)
 	return HRTIMER_NORESTART;
 }
 
-void lamport_peer_timers_init(struct lamport_peer *peer)
+/* A new peer: its timers, its work, and a fresh epoch for its sequence. */
+void lamport_heartbeat_init(struct lamport_peer *peer)
 {
 	hrtimer_init(&peer->tx_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	peer->tx_timer.function = lamport_tx_timer;
 	hrtimer_init(&peer->detect_timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
 	peer->detect_timer.function = lamport_detect_timer;
 	tasklet_setup(&peer->work, lamport_peer_work);
+	peer->tx_epoch = get_random_u32_below(0xffff) + 1;
 }
 
 static bool lamport_addr_equal(const struct lamport_addr *a,
@@ -218,36 +221,17 @@ static bool lamport_addr_equal(const struct lamport_addr *a,
 }
 
 /* Sequence bookkeeping; false for a duplicate, which tells nothing new. */
-static bool lamport_track_seq(struct lamport_peer *peer, u32 seq)
+static bool lamport_track_seq(struct lamport_peer *peer,
+			      const struct lp_heartbeat *hb)
 {
-	u64 *stats = peer->stats;
-	u32 back;
+	enum lp_seq_result res = lp_seq_track(&peer->rx, hb->epoch, hb->seq);
 
-	if (seq > peer->rx_seq) {
-		u32 gap = seq - peer->rx_seq;
-
-		if (peer->rx_seq)
-			stats[LAMPORT_PEER_STAT_LOST] += gap - 1;
-		peer->rx_seen = gap >= 64 ? 1 : (peer->rx_seen << gap) | 1;
-		peer->rx_seq = seq;
-		return true;
-	}
-	back = peer->rx_seq - seq;
-	if (back >= 64 || !seq) {
-		/* Far behind: the peer restarted its sequence. */
-		peer->rx_seq = seq;
-		peer->rx_seen = 1;
-		return true;
-	}
-	if (peer->rx_seen & (1ULL << back)) {
-		stats[LAMPORT_PEER_STAT_DUPLICATES]++;
-		return false;
-	}
-	peer->rx_seen |= 1ULL << back;
-	stats[LAMPORT_PEER_STAT_REORDERED]++;
-	if (stats[LAMPORT_PEER_STAT_LOST])
-		stats[LAMPORT_PEER_STAT_LOST]--;
-	return true;
+	if (res == LP_SEQ_DUP)
+		peer->stats[LAMPORT_PEER_STAT_DUPLICATES]++;
+	else if (res == LP_SEQ_LATE)
+		peer->stats[LAMPORT_PEER_STAT_REORDERED]++;
+	peer->stats[LAMPORT_PEER_STAT_LOST] = peer->rx.lost;
+	return res != LP_SEQ_DUP;
 }
 
 /* RFC 6298 smoothing of the round trip the peer's echo gives us. */
@@ -287,7 +271,7 @@ static bool lamport_heartbeat_apply(struct lamport_peer *peer,
 	lockdep_assert_held(&peer->lock);
 
 	peer->stats[LAMPORT_PEER_STAT_RX]++;
-	if (!lamport_track_seq(peer, hb->seq))
+	if (!lamport_track_seq(peer, hb))
 		return false;
 	lamport_track_rtt(peer, hb, now);
 	peer->echo_seq = hb->seq;

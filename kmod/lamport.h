@@ -16,6 +16,7 @@
 #include <linux/lamport.h>
 
 #include "core/detect.h"
+#include "core/seq.h"
 
 struct socket;
 
@@ -66,9 +67,9 @@ struct lamport_peer {
 	unsigned long due;		/* LAMPORT_DUE_* bits */
 	struct lp_detect detect;
 	u64 state_since_ns;
+	u16 tx_epoch;
 	u32 tx_seq;
-	u32 rx_seq;		/* highest sequence received */
-	u64 rx_seen;		/* bitmap of rx_seq - 63 .. rx_seq */
+	struct lp_seq rx;
 	u32 echo_seq;		/* the peer's last heartbeat, echoed back */
 	u64 echo_tx_ns;
 	u64 echo_rx_ns;
@@ -138,7 +139,7 @@ void lamport_heartbeat_receive(struct lamport_net *ln,
 			       const struct lamport_addr *from,
 			       const u8 *msg, unsigned int len);
 void lamport_detect_rearm(struct lamport_peer *peer);
-void lamport_peer_timers_init(struct lamport_peer *peer);
+void lamport_heartbeat_init(struct lamport_peer *peer);
 
 enum { LAMPORT_DUE_TX, LAMPORT_DUE_DETECT };
 

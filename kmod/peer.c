@@ -51,7 +51,7 @@ int lamport_peer_add(struct lamport_net *ln, u32 id,
 	peer->ln = ln;
 	peer->id = id;
 	spin_lock_init(&peer->lock);
-	lamport_peer_timers_init(peer);
+	lamport_heartbeat_init(peer);
 	lp_detect_init(&peer->detect, cfg->mode, cfg->interval_us,
 		       cfg->threshold_milli);
 	peer->state_since_ns = ktime_get_ns();

@@ -8,6 +8,13 @@
 
 cycles=4
 out=/tmp/bench-fd-smoke
+# The debug kernel (KASAN, lockdep) under TCG cannot keep 10 ms heartbeats
+# on time: it runs the same checks at 50 ms, bounds scaled.
+if [ -n "$LAMPORT_DEBUG_KERNEL" ]; then
+	cond=idle@50ms name=idle-50ms lo=75 hi=400 hi_user=500
+else
+	cond=idle name=idle lo=15 hi=100 hi_user=150
+fi
 n=0
 failed=0
 
@@ -42,16 +49,18 @@ no_missed_or_stuck() {
 
 table_complete() {
 	for d in lamport.ko twin bfdd; do
-		grep -q "^idle  *$d  *$cycles " $out/table.txt || return 1
+		grep -q "^$name  *$d  *$cycles " $out/table.txt || return 1
 	done
-	grep -q "lamport.ko idle: T_D p50" $out/table.txt
+	grep -q "^lamport bench fd: kernel $(uname -r)," $out/table.txt &&
+		grep -q "^Timer precision (absolute 10 ms sleeps, SCHED_FIFO, no load, 50)" \
+			$out/table.txt
 }
 
 echo "TAP version 13"
 echo "1..6"
 
 rm -rf $out && mkdir -p $out
-if lamport bench fd -o $out cycles $cycles conditions idle soak 1s cost 0 \
+if lamport bench fd -o $out cycles $cycles conditions $cond soak 1s cost 0 probe 50 \
 	>/tmp/bench-fd-smoke.log 2>&1; then
 	echo "ok 1 lamport bench fd runs"
 else
@@ -62,15 +71,15 @@ fi
 n=1
 sed 's/^/# /' $out/table.txt 2>/dev/null
 
-# A cut is seen between (M - 1) x I (the last heartbeat just before it,
-# less jitter) and M x I plus generous TCG slack.
-check "lamport.ko: a verdict per cycle, 15..100 ms" \
-	times_plausible $out/td-idle-kernel.dat 15 100
-check "twin: a verdict per cycle, 15..150 ms" \
-	times_plausible $out/td-idle-twin.dat 15 150
-check "bfdd: a verdict per cycle, 15..150 ms" \
-	times_plausible $out/td-idle-bfdd.dat 15 150
+# A cut is seen after at least (M - 1) x 3/4 I (the last heartbeat came just
+# before it, early by the jitter) and by M x I plus generous TCG slack.
+check "lamport.ko: a verdict per cycle, $lo..$hi ms" \
+	times_plausible $out/td-$name-kernel.dat $lo $hi
+check "twin: a verdict per cycle, $lo..$hi_user ms" \
+	times_plausible $out/td-$name-twin.dat $lo $hi_user
+check "bfdd: a verdict per cycle, $lo..$hi_user ms" \
+	times_plausible $out/td-$name-bfdd.dat $lo $hi_user
 check "no cycle missed a verdict or a recovery" no_missed_or_stuck
-check "the table has every detector and the targets" table_complete
+check "the table has every detector, this kernel, the timer probe" table_complete
 
 [ $failed -eq 0 ]

@@ -22,7 +22,8 @@ static int bench_help(struct ctx *ctx, int argc, char **argv)
 {
 	(void)ctx, (void)argc, (void)argv;
 	printf("Usage: lamport bench fd [ -o DIR ] [ cycles K ] [ conditions LIST ] [ mult M ]\n"
-	       "                        [ soak DUR ] [ loss-soak DUR ] [ cost DUR ] [ seed N ]\n"
+	       "                        [ soak DUR ] [ loss-soak DUR ] [ cost DUR ] [ probe N ]\n"
+	       "                        [ seed N ]\n"
 	       "       lamport bench help\n"
 	       "where  LIST := COND[@INTERVAL],...  (default " DEFAULT_CONDITIONS ")\n"
 	       "       COND := idle | cpu | cpu-fifo | mem | lossPCT (PCT 1..50)\n"
@@ -33,7 +34,9 @@ static int bench_help(struct ctx *ctx, int argc, char **argv)
 	       "cpu and cpu-fifo saturate every CPU with stress-ng hogs (SCHED_OTHER, or\n"
 	       "SCHED_FIFO 50), mem runs stress-ng --vm, lossPCT adds netem delay 1ms 500us\n"
 	       "and PCT%% loss both ways. cost DUR measures each detector's CPU time alone\n"
-	       "(0: skip). -o DIR writes results.json, table.txt and td-COND-DET.dat there.\n"
+	       "(0: skip). probe N times how late N absolute 10 ms sleeps of the bench\n"
+	       "(SCHED_FIFO) wake up, with no load: the VM's timer precision (0: skip).\n"
+	       "-o DIR writes results.json, table.txt and td-COND-DET.dat there.\n"
 	       "Needs root, lamport.ko, lamport-twin beside lamport, frr, stress-ng.\n");
 	return 0;
 }
@@ -137,6 +140,7 @@ int bench_fd_parse(struct bench_opts *o, int argc, char **argv)
 	o->soak_ns = 5 * NSEC_PER_SEC;
 	o->loss_soak_ns = 30 * NSEC_PER_SEC;
 	o->cost_ns = 5 * NSEC_PER_SEC;
+	o->probe = 500;
 	o->seed = 1978;
 	if (parse_conditions(o, DEFAULT_CONDITIONS))
 		return -1;
@@ -177,6 +181,12 @@ int bench_fd_parse(struct bench_opts *o, int argc, char **argv)
 		} else if (!strcmp(key, "cost")) {
 			if (parse_ns(key, val, &o->cost_ns, true))
 				return -1;
+		} else if (!strcmp(key, "probe")) {
+			if (!val)
+				return needarg(key);
+			if (parse_u32(val, &v) || v > 1000000)
+				return invarg("probe is 0..1000000 sleeps", val);
+			o->probe = v;
 		} else if (!strcmp(key, "seed")) {
 			if (!val)
 				return needarg(key);

@@ -120,6 +120,7 @@ struct bench_opts {
 	uint64_t soak_ns;
 	uint64_t loss_soak_ns;
 	uint64_t cost_ns;	/* 0: no CPU cost phase */
+	uint32_t probe;		/* timer probe sleeps; 0: none */
 	unsigned int seed;
 	struct condition cond[16];
 	unsigned int ncond;
@@ -132,6 +133,7 @@ struct bench_results {
 	unsigned int ncr;
 	struct cpu_cost cost;
 	uint32_t cost_interval_us;
+	struct samples probe;	/* lateness of absolute 10 ms sleeps, ns */
 	char kernel[128];
 	char machine[128];
 	unsigned int cpus;

@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/lamport.h>
@@ -776,6 +777,28 @@ static int measure_cost(struct bench *b)
 	return err;
 }
 
+/*
+ * The VM's own timer precision, apart from any detector: how late absolute
+ * 10 ms sleeps of this SCHED_FIFO process wake up, nothing else loading it.
+ */
+static int timer_probe(struct bench *b)
+{
+	struct timespec next;
+	uint64_t due;
+	uint32_t i;
+
+	due = now_ns() + 10 * NSEC_PER_MSEC;
+	for (i = 0; i < b->o->probe && !bench_stop; i++) {
+		next.tv_sec = (time_t)(due / NSEC_PER_SEC);
+		next.tv_nsec = (long)(due % NSEC_PER_SEC);
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+			;
+		samples_add(&b->r->probe, now_ns() - due);
+		due += 10 * NSEC_PER_MSEC;
+	}
+	return bench_stop ? -EINTR : 0;
+}
+
 static int wait_all_up(struct bench *b, const char *when)
 {
 	int err = wait_for(b, all_up, now_ns() + 30 * NSEC_PER_SEC);
@@ -825,6 +848,9 @@ static int run_condition(struct bench *b, struct cond_result *cr)
 		if (!err)
 			err = wait_all_up(b, "after the CPU cost phase");
 	}
+	if (!err && cr->cond.load == LOAD_NONE && !cr->cond.loss_pct &&
+	    !b->r->probe.n)
+		err = timer_probe(b);
 out:
 	reap(b->hog);
 	b->hog = 0;
@@ -970,4 +996,5 @@ void bench_results_free(struct bench_results *r)
 		}
 		samples_free(&r->cr[i].call);
 	}
+	samples_free(&r->probe);
 }

@@ -218,6 +218,10 @@ static void print_table(FILE *f, const struct bench_results *r,
 				((double)r->cost.busy_ns[d] - (double)base) /
 				r->cost.heartbeats / 1e3, d + 1 < DET_COUNT ? "," : "\n");
 	}
+	if (r->probe.n)
+		fprintf(f, "\nTimer precision (absolute 10 ms sleeps, SCHED_FIFO, no load, %zu): late by p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+			r->probe.n, ms(samples_pct(&r->probe, 50)),
+			ms(samples_pct(&r->probe, 99)), ms(samples_max(&r->probe)));
 	if (nt)
 		fprintf(f, "\nTargets (I = 10 ms, M = 3):\n");
 	for (i = 0; i < nt; i++)
@@ -326,6 +330,15 @@ static int write_json(FILE *f, bool pretty, const struct bench_results *r,
 				       (double)r->cost.busy_ns[DET_COUNT]) /
 				       r->cost.heartbeats);
 		}
+		json_obj_close(&j);
+	}
+	if (r->probe.n) {
+		json_key(&j, "timer_probe_late_ns");
+		json_obj_open(&j);
+		json_kv_u64(&j, "samples", r->probe.n);
+		json_kv_u64(&j, "p50", samples_pct(&r->probe, 50));
+		json_kv_u64(&j, "p99", samples_pct(&r->probe, 99));
+		json_kv_u64(&j, "max", samples_max(&r->probe));
 		json_obj_close(&j);
 	}
 	json_key(&j, "targets");

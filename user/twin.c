@@ -3,7 +3,7 @@
  * lamport-twin: the module's failure detector as an ordinary process, so
  * that benchmarks can set the two side by side under the same load. It
  * speaks the module's wire format and decides with the module's own core
- * (kmod/core); epoll, timerfds and one UDP socket stand in for the soft
+ * (kmod/core); epoll, timerfds and one UDP socket stand in for the
  * hrtimers and the kernel socket of kmod/heartbeat.c.
  *
  * Lines on stdout:
@@ -38,6 +38,7 @@
 #include "args.h"
 #include "detect.h"
 #include "fmt.h"
+#include "seq.h"
 #include "wire.h"
 
 #define PROG		"lamport-twin"
@@ -64,13 +65,13 @@ struct twin_peer {
 	struct sockaddr_storage addr;	/* ip and port, in the socket's family */
 	socklen_t addrlen;
 	int tx_fd, detect_fd;
+	u16 tx_epoch;
 	u32 tx_seq;
-	u32 rx_seq;
-	u64 rx_seen;			/* bit n: rx_seq - n has arrived */
+	struct lp_seq seq;
 	u32 echo_seq;
 	u64 echo_tx_ns, echo_rx_ns;
 	struct lp_detect detect;
-	u64 tx, rx, lost, dup, drops;
+	u64 tx, rx, dup, drops;
 };
 
 struct twin {
@@ -445,6 +446,7 @@ static void heartbeat_send(struct twin *t, struct twin_peer *p)
 		.receiver = p->id,
 	};
 	struct lp_heartbeat hb = {
+		.epoch = p->tx_epoch,
 		.seq = ++p->tx_seq,
 		.interval_us = t->interval_us,
 		.mult = (u8)t->mult,
@@ -466,33 +468,12 @@ static void heartbeat_send(struct twin *t, struct twin_peer *p)
 }
 
 /* Sequence bookkeeping; false for a duplicate, which tells nothing new. */
-static bool track_seq(struct twin_peer *p, u32 seq)
+static bool track_seq(struct twin_peer *p, const struct lp_heartbeat *hb)
 {
-	u32 gap, back;
-
-	if (seq > p->rx_seq) {
-		gap = seq - p->rx_seq;
-		if (p->rx_seq)
-			p->lost += gap - 1;
-		p->rx_seen = gap >= 64 ? 1 : (p->rx_seen << gap) | 1;
-		p->rx_seq = seq;
+	if (lp_seq_track(&p->seq, hb->epoch, hb->seq) != LP_SEQ_DUP)
 		return true;
-	}
-	back = p->rx_seq - seq;
-	if (back >= 64 || !seq) {
-		/* Far behind: the peer restarted. */
-		p->rx_seq = seq;
-		p->rx_seen = 1;
-		return true;
-	}
-	if (p->rx_seen & (1ULL << back)) {
-		p->dup++;
-		return false;
-	}
-	p->rx_seen |= 1ULL << back;
-	if (p->lost)
-		p->lost--;
-	return true;
+	p->dup++;
+	return false;
 }
 
 static void heartbeat_apply(struct twin_peer *p, const struct lp_heartbeat *hb)
@@ -506,7 +487,7 @@ static void heartbeat_apply(struct twin_peer *p, const struct lp_heartbeat *hb)
 	if (interval > LAMPORT_INTERVAL_MAX_US)
 		interval = LAMPORT_INTERVAL_MAX_US;
 	p->rx++;
-	if (!track_seq(p, hb->seq))
+	if (!track_seq(p, hb))
 		return;
 	p->echo_seq = hb->seq;
 	p->echo_tx_ns = hb->tx_ns;
@@ -592,7 +573,7 @@ static void print_stats(const struct twin *t)
 
 		printf("stats %u tx %" PRIu64 " rx %" PRIu64 " lost %" PRIu64
 		       " dup %" PRIu64 " drops %" PRIu64 "\n",
-		       p->id, p->tx, p->rx, p->lost, p->dup, p->drops);
+		       p->id, p->tx, p->rx, p->seq.lost, p->dup, p->drops);
 	}
 	for (i = LP_WIRE_SHORT; i < DROP_COUNT; i++)
 		total += t->drops[i];
@@ -652,6 +633,7 @@ static void setup(struct twin *t)
 			       t->threshold_milli);
 		p->tx_fd = timer_new(t, EV_TX, i);
 		p->detect_fd = timer_new(t, EV_DETECT, i);
+		p->tx_epoch = rand16(t) ?: 1;
 		/* The first heartbeat leaves at a random point of the interval. */
 		first = ((u64)t->interval_us * 1000 * rand16(t)) >> 16;
 		timer_set(p->tx_fd, first ? first : 1, 0);

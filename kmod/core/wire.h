@@ -38,6 +38,7 @@ struct lp_hdr {
  * rtt = now - echo_tx_ns - echo_hold_ns on its own clock alone.
  */
 struct lp_heartbeat {
+	u16 epoch;		/* random per sequence; 0 from senders before it */
 	u32 seq;
 	u32 interval_us;	/* the sender's transmit interval */
 	u8 mult;		/* the sender's detection multiplier */
@@ -134,7 +135,7 @@ static inline void lp_heartbeat_put(u8 *p, const struct lp_heartbeat *hb)
 	lp_put32(p + 4, hb->interval_us);
 	p[8] = hb->mult;
 	p[9] = 0;
-	lp_put16(p + 10, 0);
+	lp_put16(p + 10, hb->epoch);
 	lp_put64(p + 12, hb->tx_ns);
 	lp_put32(p + 20, hb->echo_seq);
 	lp_put64(p + 24, hb->echo_tx_ns);
@@ -150,6 +151,7 @@ static inline bool lp_heartbeat_get(const u8 *p, u32 len,
 	hb->seq = lp_get32(p);
 	hb->interval_us = lp_get32(p + 4);
 	hb->mult = p[8];
+	hb->epoch = lp_get16(p + 10);
 	hb->tx_ns = lp_get64(p + 12);
 	hb->echo_seq = lp_get32(p + 20);
 	hb->echo_tx_ns = lp_get64(p + 24);

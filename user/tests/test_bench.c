@@ -139,16 +139,17 @@ static void test_parse(void)
 	       !strcmp(o.cond[2].name, "cpu") && !strcmp(o.cond[3].name, "mem"),
 	       "conditions are grouped by interval, in order of first use");
 
-	tap_ok(!parse("soak 0 loss-soak 2s cost 500ms seed 7 mult 5", &o) &&
+	tap_ok(o.probe == 500, "the timer probe is on by default");
+	tap_ok(!parse("soak 0 loss-soak 2s cost 500ms seed 7 mult 5 probe 0", &o) &&
 	       o.soak_ns == 0 && o.loss_soak_ns == 2000 * MS &&
-	       o.cost_ns == 500 * MS && o.seed == 7 && o.mult == 5,
-	       "soak, loss-soak, cost, seed, mult");
+	       o.cost_ns == 500 * MS && o.seed == 7 && o.mult == 5 && !o.probe,
+	       "soak, loss-soak, cost, seed, mult, probe");
 
 	static const char *const bad[] = {
 		"conditions idle,idle", "conditions loss0", "conditions loss51",
 		"conditions idle@5ms", "conditions idle@10500us", "conditions nap",
 		"cycles 0", "cycles x", "mult 1", "mult 256", "soak", "soak 1h",
-		"frobnicate 1", "conditions ,", "-o",
+		"frobnicate 1", "conditions ,", "-o", "probe", "probe -1",
 	};
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		tap_ok(parse(bad[i], &o) == -1, "rejected: \"%s\"", bad[i]);
