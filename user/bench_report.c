@@ -58,6 +58,20 @@ static int64_t overshoot_p99(const struct det_result *dr)
 	return v;
 }
 
+/*
+ * One-sided 95 % upper bound of a Poisson mean given k events (exact for
+ * k <= 10, a normal approximation above).
+ */
+static double poisson_upper95(uint32_t k)
+{
+	static const double exact[] = { 3.00, 4.74, 6.30, 7.75, 9.15, 10.51,
+					11.84, 13.15, 14.43, 15.71, 16.96 };
+
+	if (k < sizeof(exact) / sizeof(exact[0]))
+		return exact[k];
+	return k + 1.645 * sqrt((double)k) + 1.5;
+}
+
 /* --- targets --------------------------------------------------------------- */
 
 struct target {
@@ -115,6 +129,7 @@ static unsigned int eval_targets(const struct bench_results *r,
 	}
 	for (i = 0; i < r->ncr; i++) {
 		double rate, floor;
+		uint64_t hb;
 
 		cr = &r->cr[i];
 		if (!cr->cond.loss_pct || cr->cond.interval_us != TARGET_INTERVAL_US)
@@ -124,10 +139,12 @@ static unsigned int eval_targets(const struct bench_results *r,
 		floor = floor_per_1e5(cr, r->opts->mult);
 		snprintf(name, sizeof(name),
 			 "lamport.ko %s: false suspicions <= 1.5x the floor", cr->cond.name);
+		hb = heartbeats_seen(cr, DET_KERNEL);
 		snprintf(detail, sizeof(detail),
-			 "%u in %llu heartbeats = %.2f per 1e5; floor %.2f per 1e5 (%.2f expected)",
-			 k->qos.mistakes, (unsigned long long)heartbeats_seen(cr, DET_KERNEL),
-			 rate, floor, floor * heartbeats_seen(cr, DET_KERNEL) / 1e5);
+			 "%u in %llu heartbeats = %.2f per 1e5 (95 %% bound %.2f); floor %.3f per 1e5 (%.2f expected)",
+			 k->qos.mistakes, (unsigned long long)hb, rate,
+			 hb ? poisson_upper95(k->qos.mistakes) * 1e5 / (double)hb : NAN,
+			 floor, floor * (double)hb / 1e5);
 		add_target(t, &n, isfinite(rate) && rate <= 1.5 * floor, name, detail);
 	}
 	for (i = 0; i < r->ncr; i++) {
