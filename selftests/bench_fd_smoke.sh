@@ -15,21 +15,7 @@ if [ -n "$LAMPORT_DEBUG_KERNEL" ]; then
 else
 	cond=idle name=idle lo=15 hi=100 hi_user=150
 fi
-n=0
-failed=0
-
-check() {	# check DESCRIPTION COMMAND...
-	desc=$1
-	shift
-	n=$((n + 1))
-	if res=$("$@" 2>&1); then
-		echo "ok $n $desc"
-	else
-		echo "not ok $n $desc"
-		echo "$res" | sed 's/^/# /'
-		failed=$((failed + 1))
-	fi
-}
+. "$(dirname "$0")/tap.sh"
 
 # Every value of a td-*.dat file: cycles of them, each in [lo, hi] ms.
 times_plausible() {	# times_plausible FILE LO HI
@@ -60,15 +46,8 @@ echo "TAP version 13"
 echo "1..6"
 
 rm -rf $out && mkdir -p $out
-if lamport bench fd -o $out cycles $cycles conditions $cond soak 1s cost 0 probe 50 \
-	>/tmp/bench-fd-smoke.log 2>&1; then
-	echo "ok 1 lamport bench fd runs"
-else
-	echo "not ok 1 lamport bench fd runs"
-	sed 's/^/# /' /tmp/bench-fd-smoke.log
-	failed=$((failed + 1))
-fi
-n=1
+check "lamport bench fd runs" lamport bench fd -o $out cycles $cycles \
+	conditions $cond soak 1s cost 0 probe 50
 sed 's/^/# /' $out/table.txt 2>/dev/null
 
 # A cut is seen after at least (M - 1) x 3/4 I (the last heartbeat came just

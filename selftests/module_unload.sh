@@ -5,21 +5,7 @@
 # clean, and a reloaded module must start every existing netns afresh.
 # Splats and leaks are caught by the VM harness from the kernel log.
 
-n=0
-failed=0
-
-check() {	# check DESCRIPTION COMMAND...
-	desc=$1
-	shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n $desc"
-	else
-		echo "not ok $n $desc"
-		echo "$out" | sed 's/^/# /'
-		failed=$((failed + 1))
-	fi
-}
+. "$(dirname "$0")/tap.sh"
 
 node_id_is() {	# node_id_is NETNS ID
 	ip netns exec "$1" lamport -j node show | grep -q "^{\"id\":$2[,}]"
