@@ -24,22 +24,12 @@
 static_assert((int)LP_ALIVE == LAMPORT_PEER_ALIVE && (int)LP_DEAD == LAMPORT_PEER_DEAD);
 static_assert((int)LP_PHI == LAMPORT_FD_PHI && (int)LP_R_CONFIG == LAMPORT_REASON_CONFIG);
 
-/* Each interval is shortened by a random 0-25 %, as BFD does. */
-static u64 lamport_jittered_ns(u32 interval_us)
-{
-	u64 ns = (u64)interval_us * NSEC_PER_USEC;
-
-	return ns - (((ns / 4) * get_random_u32_below(1 << 16)) >> 16);
-}
-
-/* The first heartbeat leaves at a random point of the first interval. */
 void lamport_heartbeat_start(struct lamport_peer *peer)
 {
 	u64 first;
 
 	spin_lock_bh(&peer->lock);
-	first = (((u64)peer->interval_us * NSEC_PER_USEC) *
-		 get_random_u32_below(1 << 16)) >> 16;
+	first = lp_tx_first_ns(peer->interval_us, get_random_u32_below(1 << 16));
 	if (!peer->removed)
 		hrtimer_start(&peer->tx_timer, ns_to_ktime(first),
 			      HRTIMER_MODE_REL_HARD);
@@ -158,7 +148,8 @@ static void lamport_heartbeat_send(struct lamport_peer *peer)
 	to = peer->addr;
 	peer->stats[LAMPORT_PEER_STAT_TX]++;
 	hrtimer_start(&peer->tx_timer,
-		      ns_to_ktime(lamport_jittered_ns(peer->interval_us)),
+		      ns_to_ktime(lp_tx_interval_ns(peer->interval_us,
+						    get_random_u32_below(1 << 16))),
 		      HRTIMER_MODE_REL_HARD);
 	spin_unlock(&peer->lock);
 

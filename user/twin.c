@@ -131,14 +131,6 @@ static u32 rand16(struct twin *t)
 	return (u32)((t->rng * 0x2545f4914f6cdd1dULL) >> 48);
 }
 
-/* Each interval is shortened by a random 0-25 %, as the module does. */
-static u64 jittered_ns(struct twin *t, u32 interval_us)
-{
-	u64 ns = (u64)interval_us * 1000;
-
-	return ns - (((ns / 4) * rand16(t)) >> 16);
-}
-
 /* ns 0 disarms the timer, relative or absolute alike. */
 static void timer_set(int fd, u64 ns, int flags)
 {
@@ -459,7 +451,7 @@ static void heartbeat_send(struct twin *t, struct twin_peer *p)
 		hb.echo_hold_ns = hb.tx_ns - p->echo_rx_ns;
 	}
 	p->tx++;
-	timer_set(p->tx_fd, jittered_ns(t, t->interval_us), 0);
+	timer_set(p->tx_fd, lp_tx_interval_ns(t->interval_us, rand16(t)), 0);
 	lp_hdr_put(msg, &hdr);
 	lp_heartbeat_put(msg + LP_WIRE_HDR_LEN, &hb);
 	/* A failed send is a lost heartbeat, which is what is measured. */
@@ -635,7 +627,7 @@ static void setup(struct twin *t)
 		p->detect_fd = timer_new(t, EV_DETECT, i);
 		p->tx_epoch = rand16(t) ?: 1;
 		/* The first heartbeat leaves at a random point of the interval. */
-		first = ((u64)t->interval_us * 1000 * rand16(t)) >> 16;
+		first = lp_tx_first_ns(t->interval_us, rand16(t));
 		timer_set(p->tx_fd, first ? first : 1, 0);
 	}
 	printf("ready %u\n", t->port);

@@ -41,6 +41,24 @@ struct lp_detect {
 	struct lp_phi phi;
 };
 
+/*
+ * The transmit schedule, as BFD's (RFC 5880 6.8.7): each interval is
+ * shortened by a random 0-25 %, so that peers never fall into step, and the
+ * first heartbeat leaves at a random point of the first interval. r16 is a
+ * uniform random number below 1 << 16.
+ */
+static inline u64 lp_tx_interval_ns(u32 interval_us, u32 r16)
+{
+	u64 ns = (u64)interval_us * 1000;
+
+	return ns - (((ns / 4) * r16) >> 16);
+}
+
+static inline u64 lp_tx_first_ns(u32 interval_us, u32 r16)
+{
+	return ((u64)interval_us * 1000 * r16) >> 16;
+}
+
 void lp_detect_init(struct lp_detect *d, u8 mode, u32 local_interval_us,
 		    u32 threshold_milli);
 void lp_detect_configure(struct lp_detect *d, u8 mode, u32 local_interval_us,

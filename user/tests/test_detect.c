@@ -97,9 +97,33 @@ static void test_phi(void)
 	       "a higher threshold moves both deadlines");
 }
 
+static void test_tx_schedule(void)
+{
+	uint32_t r;
+	bool in_range = true;
+
+	tap_ok(lp_tx_interval_ns(10000, 0) == 10 * MS,
+	       "no jitter drawn: the whole interval");
+	tap_ok(lp_tx_interval_ns(10000, 1 << 15) == 8750000,
+	       "half the range: shortened by 12.5 %%");
+	for (r = 0; r < 1 << 16; r++) {
+		uint64_t ns = lp_tx_interval_ns(10000, r);
+
+		if (ns > 10 * MS || ns <= 7500000)
+			in_range = false;
+	}
+	tap_ok(in_range, "every draw gives (7.5 ms, 10 ms]: never longer than I");
+	tap_ok(lp_tx_first_ns(10000, 0) == 0 &&
+	       lp_tx_first_ns(10000, (1 << 16) - 1) < 10 * MS,
+	       "the first heartbeat leaves within the first interval");
+	tap_ok(lp_tx_interval_ns(60000000, (1 << 16) - 1) > 45ULL * 1000 * MS,
+	       "the longest interval does not overflow");
+}
+
 int main(void)
 {
 	test_fixed();
 	test_phi();
+	test_tx_schedule();
 	return tap_done();
 }
