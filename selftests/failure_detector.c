@@ -375,6 +375,7 @@ TEST_F(cluster, phi_rides_out_jitter_and_detects_dead)
 
 TEST_F(cluster, loss_5pct_mult_5_no_false_dead)
 {
+	uint64_t lost = 0;
 	struct peer_info p;
 	int64_t latest;
 	int i, j;
@@ -399,8 +400,13 @@ TEST_F(cluster, loss_5pct_mult_5_no_false_dead)
 			       (unsigned long long)p.lt.stat[LAMPORT_PEER_STAT_TRANSITIONS]);
 			EXPECT_EQ(0, p.lt.stat[LAMPORT_PEER_STAT_RECOVERIES]);
 			EXPECT_NE(LAMPORT_PEER_DEAD, p.lt.state);
-			EXPECT_GT(p.lt.stat[LAMPORT_PEER_STAT_LOST], 0);
+			lost += p.lt.stat[LAMPORT_PEER_STAT_LOST];
 		}
+	/*
+	 * The loss did happen. Not per pair: on the debug kernel a pair
+	 * sees ~70 heartbeats in the window, none lost 3 % of the time.
+	 */
+	EXPECT_GT(lost, 0);
 }
 
 /* Reconfiguration races the timers and the receive path. */
