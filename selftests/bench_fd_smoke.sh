@@ -17,20 +17,30 @@ else
 fi
 . "$(dirname "$0")/tap.sh"
 
-# Every value of a td-*.dat file: cycles of them, each in [lo, hi] ms.
-times_plausible() {	# times_plausible FILE LO HI
+# The values of a td-*.dat file: MIN_N (default: cycles) to cycles of
+# them, each in [LO, HI] ms.
+times_plausible() {	# times_plausible FILE LO HI [MIN_N]
 	[ -f "$1" ] || { echo "$1 is missing"; return 1; }
-	awk -v k=$cycles -v lo="$2" -v hi="$3" '
+	awk -v k=$cycles -v min="${4:-$cycles}" -v lo="$2" -v hi="$3" '
 		/^#/ { next }
 		{ n++; if ($1 < lo || $1 > hi) { print "out of range: " $1; bad = 1 } }
-		END { if (n != k) { print n " samples, not " k; bad = 1 }; exit bad }
+		END { if (n < min || n > k) { print n " samples of " k; bad = 1 }; exit bad }
 	' "$1"
 }
 
-no_missed_or_stuck() {
-	grep -q '"missed": [1-9]' $out/results.json && return 1
-	grep -q '"stuck": [1-9]' $out/results.json && return 1
-	[ "$(grep -c '"missed": 0' $out/results.json)" -eq 3 ]
+# lamport.ko and the twin never miss a verdict; bfdd may miss one: a cut
+# that falls just after its session came up, while its timers are still at
+# the 1 s slow start, is detected after the bench's deadline (seen in 0-3 %
+# of cycles in make bench-fd).
+verdicts_and_recoveries() {
+	grep '"missed"' $out/results.json | tr -d ' ,' | cut -d: -f2 |
+		tr '\n' ' ' | {
+		read -r kernel twin bfdd rest
+		echo "missed: lamport.ko $kernel, twin $twin, bfdd $bfdd"
+		[ "$kernel" = 0 ] && [ "$twin" = 0 ] && [ -n "$bfdd" ] &&
+			[ "$bfdd" -le 1 ] && [ -z "$rest" ]
+	} || return 1
+	! grep -q '"stuck": [1-9]' $out/results.json
 }
 
 table_complete() {
@@ -56,9 +66,10 @@ check "lamport.ko: a verdict per cycle, $lo..$hi ms" \
 	times_plausible $out/td-$name-kernel.dat $lo $hi
 check "twin: a verdict per cycle, $lo..$hi_user ms" \
 	times_plausible $out/td-$name-twin.dat $lo $hi_user
-check "bfdd: a verdict per cycle, $lo..$hi_user ms" \
-	times_plausible $out/td-$name-bfdd.dat $lo $hi_user
-check "no cycle missed a verdict or a recovery" no_missed_or_stuck
+check "bfdd: a verdict in all cycles but one at most, $lo..$hi_user ms" \
+	times_plausible $out/td-$name-bfdd.dat $lo $hi_user $((cycles - 1))
+check "verdicts missed by none (bfdd: one at most), recoveries by none" \
+	verdicts_and_recoveries
 check "the table has every detector, this kernel, the timer probe" table_complete
 
 [ $failed -eq 0 ]
