@@ -18,6 +18,7 @@
 #include <net/ipv6.h>
 
 #include "lamport.h"
+#include "socket.h"
 #include "core/wire.h"
 #include "trace.h"
 
@@ -34,6 +35,18 @@ void lamport_heartbeat_start(struct lamport_peer *peer)
 		hrtimer_start(&peer->tx_timer, ns_to_ktime(first),
 			      HRTIMER_MODE_REL_HARD);
 	spin_unlock_bh(&peer->lock);
+}
+
+/*
+ * A state change leaves the peer's lock: RDM flows to a dead peer fail,
+ * and userspace hears of it.
+ */
+static void lamport_report(struct lamport_net *ln,
+			   const struct lamport_event *ev)
+{
+	if (ev->new_state == LP_DEAD)
+		lamport_rdm_peer_dead(ln, ev->peer_id);
+	lamport_notify_event(ln, ev);
 }
 
 static void lamport_transition(struct lamport_peer *peer, u8 state, u8 reason,
@@ -97,7 +110,7 @@ static void lamport_detect_expired(struct lamport_peer *peer)
 		report = lamport_detect_evaluate(peer, ktime_get_ns(), 0, &ev);
 	spin_unlock(&peer->lock);
 	if (report)
-		lamport_notify_event(peer->ln, &ev);
+		lamport_report(peer->ln, &ev);
 }
 
 /* After a configuration change: decide again, now. */
@@ -112,7 +125,7 @@ void lamport_detect_rearm(struct lamport_peer *peer)
 						 LP_R_CONFIG, &ev);
 	spin_unlock_bh(&peer->lock);
 	if (report)
-		lamport_notify_event(peer->ln, &ev);
+		lamport_report(peer->ln, &ev);
 }
 
 static void lamport_heartbeat_send(struct lamport_peer *peer)
@@ -199,16 +212,6 @@ void lamport_heartbeat_init(struct lamport_peer *peer)
 	peer->detect_timer.function = lamport_detect_timer;
 	tasklet_setup(&peer->work, lamport_peer_work);
 	peer->tx_epoch = get_random_u32_below(0xffff) + 1;
-}
-
-static bool lamport_addr_equal(const struct lamport_addr *a,
-			       const struct lamport_addr *b)
-{
-	if (a->family != b->family || a->port != b->port)
-		return false;
-	if (a->family == AF_INET)
-		return a->v4 == b->v4;
-	return ipv6_addr_equal(&a->v6, &b->v6);
 }
 
 /* Sequence bookkeeping; false for a duplicate, which tells nothing new. */
@@ -347,5 +350,5 @@ void lamport_heartbeat_receive(struct lamport_net *ln,
 
 	trace_lamport_heartbeat_recv(ln->net->ns.inum, peer->id, hb.seq);
 	if (report)
-		lamport_notify_event(ln, &ev);
+		lamport_report(ln, &ev);
 }

@@ -7,6 +7,9 @@
 #include <linux/hrtimer.h>
 #include <linux/in6.h>
 #include <linux/interrupt.h>
+#include <linux/ipv6.h>
+#include <linux/netdevice.h>
+#include <linux/udp.h>
 #include <linux/mutex.h>
 #include <linux/netlink.h>
 #include <linux/spinlock.h>
@@ -41,6 +44,10 @@ struct lamport_net {
 	DECLARE_HASHTABLE(peers, 8);	/* by id; RCU for readers */
 	unsigned int npeers;
 	atomic64_t stats[LAMPORT_NODE_STAT_MAX + 1];
+
+	spinlock_t sock_lock;		/* AF_LAMPORT ports and socket list */
+	DECLARE_HASHTABLE(ports, 8);	/* bound sockets; RCU for readers */
+	struct list_head socks;		/* every socket of the node */
 };
 
 /*
@@ -112,6 +119,14 @@ int lamport_udp_open(struct lamport_net *ln, const struct lamport_addr *bind,
 void lamport_udp_close(struct lamport_net *ln);
 int lamport_udp_send(struct lamport_net *ln, const struct lamport_addr *to,
 		     const void *data, unsigned int len);
+int lamport_udp_xmit(struct lamport_net *ln, const struct lamport_addr *to,
+		     struct sk_buff *skb);
+
+/* Room for the link, IP and UDP headers in front of a lamport message. */
+#define LAMPORT_HEADROOM \
+	(MAX_HEADER + sizeof(struct ipv6hdr) + sizeof(struct udphdr))
+
+struct sk_buff *lamport_msg_alloc(unsigned int len, gfp_t gfp);
 
 struct lamport_peer_config {
 	struct lamport_addr addr;
@@ -132,6 +147,12 @@ void lamport_peer_config_locked(struct lamport_peer *peer,
 void lamport_peer_update(struct lamport_peer *peer,
 			 const struct lamport_peer_config *cfg);
 void lamport_peer_remove(struct lamport_peer *peer);
+bool lamport_addr_equal(const struct lamport_addr *a,
+			const struct lamport_addr *b);
+int lamport_peer_resolve(struct lamport_net *ln, u32 id,
+			 struct lamport_addr *addr, u8 *state);
+bool lamport_peer_verify(struct lamport_net *ln, u32 id,
+			 const struct lamport_addr *from);
 void lamport_peer_remove_all(struct lamport_net *ln);
 
 void lamport_heartbeat_start(struct lamport_peer *peer);
@@ -147,5 +168,7 @@ int lamport_netlink_init(void);
 void lamport_netlink_exit(void);
 void lamport_notify_event(struct lamport_net *ln,
 			  const struct lamport_event *ev);
+void *lamport_nl_dump_hdr(struct sk_buff *skb, struct netlink_callback *cb,
+			  u8 cmd);
 
 #endif /* _LAMPORT_H */

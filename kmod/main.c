@@ -9,6 +9,7 @@
 #include <linux/lamport.h>
 
 #include "lamport.h"
+#include "socket.h"
 
 #define CREATE_TRACE_POINTS
 #include "trace.h"
@@ -25,8 +26,14 @@ static int __init lamport_init(void)
 	if (err)
 		goto err_node;
 
+	err = lamport_af_init();
+	if (err)
+		goto err_netlink;
+
 	return 0;
 
+err_netlink:
+	lamport_netlink_exit();
 err_node:
 	lamport_node_exit();
 	return err;
@@ -34,6 +41,7 @@ err_node:
 
 static void __exit lamport_exit(void)
 {
+	lamport_af_exit();
 	lamport_netlink_exit();
 	lamport_node_exit();
 }

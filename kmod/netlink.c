@@ -11,6 +11,7 @@
 #include <linux/lamport.h>
 
 #include "lamport.h"
+#include "socket.h"
 
 static struct genl_family lamport_genl_family;
 
@@ -512,6 +513,15 @@ void lamport_notify_event(struct lamport_net *ln,
 				LAMPORT_MCGRP_EVENTS_IDX, GFP_ATOMIC);
 }
 
+/* A message of a dump, addressed to whoever asked for it. */
+void *lamport_nl_dump_hdr(struct sk_buff *skb, struct netlink_callback *cb,
+			  u8 cmd)
+{
+	return genlmsg_put(skb, NETLINK_CB(cb->skb).portid,
+			   cb->nlh->nlmsg_seq, &lamport_genl_family,
+			   NLM_F_MULTI, cmd);
+}
+
 static const struct genl_ops lamport_genl_ops[] = {
 	{
 		.cmd = LAMPORT_CMD_NODE_GET,
@@ -552,6 +562,12 @@ static const struct genl_ops lamport_genl_ops[] = {
 		.doit = lamport_nl_peer_get,
 		.dumpit = lamport_nl_peer_dump,
 		.policy = lamport_peer_id_policy,
+		.maxattr = LAMPORT_A_MAX,
+	},
+	{
+		.cmd = LAMPORT_CMD_SOCK_GET,
+		.dumpit = lamport_sock_dump,
+		.policy = lamport_node_get_policy,
 		.maxattr = LAMPORT_A_MAX,
 	},
 };

@@ -8,6 +8,7 @@
 #include <net/netns/generic.h>
 
 #include "lamport.h"
+#include "socket.h"
 #include "trace.h"
 
 unsigned int lamport_net_id __read_mostly;
@@ -57,6 +58,7 @@ static int __net_init lamport_net_init(struct net *net)
 	ln->net = net;
 	mutex_init(&ln->lock);
 	hash_init(ln->peers);
+	lamport_af_net_init(ln);
 	trace_lamport_node_create(net->ns.inum);
 	return 0;
 }

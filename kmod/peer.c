@@ -6,6 +6,7 @@
 
 #include <linux/hashtable.h>
 #include <linux/slab.h>
+#include <net/ipv6.h>
 
 #include "lamport.h"
 
@@ -135,4 +136,57 @@ void lamport_peer_remove_all(struct lamport_net *ln)
 
 	hash_for_each_safe(ln->peers, bkt, tmp, peer, hnode)
 		lamport_peer_remove(peer);
+}
+
+bool lamport_addr_equal(const struct lamport_addr *a,
+			const struct lamport_addr *b)
+{
+	if (a->family != b->family || a->port != b->port)
+		return false;
+	if (a->family == AF_INET)
+		return a->v4 == b->v4;
+	return ipv6_addr_equal(&a->v6, &b->v6);
+}
+
+/* Where peer id is and what the detector thinks of it; under RCU. */
+int lamport_peer_resolve(struct lamport_net *ln, u32 id,
+			 struct lamport_addr *addr, u8 *state)
+{
+	struct lamport_peer *peer = lamport_peer_lookup(ln, id);
+	int err = 0;
+
+	if (!peer)
+		return -EHOSTUNREACH;
+	spin_lock_bh(&peer->lock);
+	if (peer->removed)
+		err = -EHOSTUNREACH;
+	*addr = peer->addr;
+	*state = peer->detect.state;
+	spin_unlock_bh(&peer->lock);
+	return err;
+}
+
+/*
+ * Whether a message claiming to come from node id does: id is a peer and
+ * from is its address. Counts the drop when not. Softirq, under RCU.
+ */
+bool lamport_peer_verify(struct lamport_net *ln, u32 id,
+			 const struct lamport_addr *from)
+{
+	struct lamport_peer *peer = lamport_peer_lookup(ln, id);
+	bool removed, at_addr;
+
+	if (!peer) {
+		lamport_count(ln, LAMPORT_NODE_STAT_DROP_SENDER);
+		return false;
+	}
+	spin_lock(&peer->lock);
+	removed = peer->removed;
+	at_addr = lamport_addr_equal(&peer->addr, from);
+	spin_unlock(&peer->lock);
+	if (removed)
+		lamport_count(ln, LAMPORT_NODE_STAT_DROP_SENDER);
+	else if (!at_addr)
+		lamport_count(ln, LAMPORT_NODE_STAT_DROP_ADDR);
+	return !removed && at_addr;
 }

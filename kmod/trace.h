@@ -115,6 +115,69 @@ DEFINE_EVENT(lamport_heartbeat, lamport_heartbeat_recv,
 	TP_ARGS(netns, peer, seq)
 );
 
+#define lamport_show_type(type) \
+	__print_symbolic(type, { 2, "dgram" }, { 4, "rdm" })
+
+/* An AF_LAMPORT message leaves a socket, stamped with its clock. */
+TRACE_EVENT(lamport_msg_send,
+	TP_PROTO(unsigned int netns, int type, u16 port, u32 node, u16 dport,
+		 u64 stamp, u32 len),
+	TP_ARGS(netns, type, port, node, dport, stamp, len),
+	TP_STRUCT__entry(
+		__field(unsigned int, netns)
+		__field(int, type)
+		__field(u16, port)
+		__field(u16, dport)
+		__field(u32, node)
+		__field(u32, len)
+		__field(u64, stamp)
+	),
+	TP_fast_assign(
+		__entry->netns = netns;
+		__entry->type = type;
+		__entry->port = port;
+		__entry->node = node;
+		__entry->dport = dport;
+		__entry->stamp = stamp;
+		__entry->len = len;
+	),
+	TP_printk("netns=%u %s port=%u to=%u:%u stamp=%llu len=%u",
+		  __entry->netns, lamport_show_type(__entry->type),
+		  __entry->port, __entry->node, __entry->dport,
+		  __entry->stamp, __entry->len)
+);
+
+/* A message is received: its stamp, and the receiver's clock after it. */
+TRACE_EVENT(lamport_msg_recv,
+	TP_PROTO(unsigned int netns, int type, u16 port, u32 node, u16 sport,
+		 u64 stamp, u64 clock, u32 len),
+	TP_ARGS(netns, type, port, node, sport, stamp, clock, len),
+	TP_STRUCT__entry(
+		__field(unsigned int, netns)
+		__field(int, type)
+		__field(u16, port)
+		__field(u16, sport)
+		__field(u32, node)
+		__field(u32, len)
+		__field(u64, stamp)
+		__field(u64, clock)
+	),
+	TP_fast_assign(
+		__entry->netns = netns;
+		__entry->type = type;
+		__entry->port = port;
+		__entry->node = node;
+		__entry->sport = sport;
+		__entry->stamp = stamp;
+		__entry->clock = clock;
+		__entry->len = len;
+	),
+	TP_printk("netns=%u %s port=%u from=%u:%u stamp=%llu clock=%llu len=%u",
+		  __entry->netns, lamport_show_type(__entry->type),
+		  __entry->port, __entry->node, __entry->sport,
+		  __entry->stamp, __entry->clock, __entry->len)
+);
+
 #endif /* _LAMPORT_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH

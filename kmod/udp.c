@@ -19,6 +19,7 @@
 
 #include "lamport.h"
 #include "core/wire.h"
+#include "socket.h"
 
 static void lamport_udp_source(struct sk_buff *skb, struct lamport_addr *from)
 {
@@ -34,24 +35,18 @@ static void lamport_udp_source(struct sk_buff *skb, struct lamport_addr *from)
 
 static int lamport_udp_recv(struct sock *sk, struct sk_buff *skb)
 {
-	u8 buf[LP_WIRE_HEARTBEAT_LEN];
 	struct lamport_addr from;
 	struct lamport_net *ln;
-	unsigned int len;
 
 	ln = rcu_dereference_sk_user_data(sk);
-	if (!ln || skb->len < sizeof(struct udphdr))
-		goto out;
+	if (!ln || !pskb_may_pull(skb, sizeof(struct udphdr))) {
+		kfree_skb(skb);
+		return 0;
+	}
 	lamport_count(ln, LAMPORT_NODE_STAT_RX);
-	len = skb->len - sizeof(struct udphdr);
-	/* Only the bytes a known message needs are read; len says the rest. */
-	if (skb_copy_bits(skb, sizeof(struct udphdr), buf,
-			  min_t(unsigned int, len, sizeof(buf))))
-		goto out;
 	lamport_udp_source(skb, &from);
-	lamport_heartbeat_receive(ln, &from, buf, len);
-out:
-	kfree_skb(skb);
+	__skb_pull(skb, sizeof(struct udphdr));
+	lamport_wire_receive(ln, &from, skb);
 	return 0;
 }
 
@@ -171,22 +166,18 @@ err:
 	return err;
 }
 
-static struct sk_buff *lamport_udp_skb(struct net_device *dev, int ip_len,
-				       const void *data, unsigned int len)
+/* A buffer for one message of len bytes, with room for every header. */
+struct sk_buff *lamport_msg_alloc(unsigned int len, gfp_t gfp)
 {
-	int headroom = LL_RESERVED_SPACE(dev) + ip_len + sizeof(struct udphdr);
-	struct sk_buff *skb = alloc_skb(headroom + len, GFP_ATOMIC);
+	struct sk_buff *skb = alloc_skb(LAMPORT_HEADROOM + len, gfp);
 
-	if (!skb)
-		return NULL;
-	skb_reserve(skb, headroom);
-	skb_put_data(skb, data, len);
+	if (skb)
+		skb_reserve(skb, LAMPORT_HEADROOM);
 	return skb;
 }
 
 static int lamport_udp_send4(struct lamport_net *ln, struct socket *sock,
-			     const struct lamport_addr *to,
-			     const void *data, unsigned int len)
+			     const struct lamport_addr *to, struct sk_buff *skb)
 {
 	struct flowi4 fl4 = {
 		.daddr = to->v4,
@@ -195,15 +186,17 @@ static int lamport_udp_send4(struct lamport_net *ln, struct socket *sock,
 		.fl4_dport = to->port,
 		.fl4_sport = ln->bind.port,
 	};
-	struct sk_buff *skb;
 	struct rtable *rt;
 
 	rt = ip_route_output_key(ln->net, &fl4);
-	if (IS_ERR(rt))
+	if (IS_ERR(rt)) {
+		kfree_skb(skb);
 		return PTR_ERR(rt);
-	skb = lamport_udp_skb(rt->dst.dev, sizeof(struct iphdr), data, len);
-	if (!skb) {
+	}
+	if (skb_cow_head(skb, LL_RESERVED_SPACE(rt->dst.dev) +
+			 sizeof(struct iphdr) + sizeof(struct udphdr))) {
 		ip_rt_put(rt);
+		kfree_skb(skb);
 		return -ENOMEM;
 	}
 	udp_tunnel_xmit_skb(rt, sock->sk, skb, fl4.saddr, fl4.daddr, 0,
@@ -213,8 +206,7 @@ static int lamport_udp_send4(struct lamport_net *ln, struct socket *sock,
 }
 
 static int lamport_udp_send6(struct lamport_net *ln, struct socket *sock,
-			     const struct lamport_addr *to,
-			     const void *data, unsigned int len)
+			     const struct lamport_addr *to, struct sk_buff *skb)
 {
 	struct flowi6 fl6 = {
 		.daddr = to->v6,
@@ -223,16 +215,18 @@ static int lamport_udp_send6(struct lamport_net *ln, struct socket *sock,
 		.fl6_sport = ln->bind.port,
 	};
 	struct dst_entry *dst;
-	struct sk_buff *skb;
 
 	if (ln->bind.family == AF_INET6)
 		fl6.saddr = ln->bind.v6;
 	dst = ipv6_stub->ipv6_dst_lookup_flow(ln->net, sock->sk, &fl6, NULL);
-	if (IS_ERR(dst))
+	if (IS_ERR(dst)) {
+		kfree_skb(skb);
 		return PTR_ERR(dst);
-	skb = lamport_udp_skb(dst->dev, sizeof(struct ipv6hdr), data, len);
-	if (!skb) {
+	}
+	if (skb_cow_head(skb, LL_RESERVED_SPACE(dst->dev) +
+			 sizeof(struct ipv6hdr) + sizeof(struct udphdr))) {
 		dst_release(dst);
+		kfree_skb(skb);
 		return -ENOMEM;
 	}
 	udp_tunnel6_xmit_skb(dst, sock->sk, skb, NULL, &fl6.saddr, &fl6.daddr,
@@ -241,25 +235,43 @@ static int lamport_udp_send6(struct lamport_net *ln, struct socket *sock,
 	return 0;
 }
 
-/* Sends one datagram from the node's port; callable from softirq. */
-int lamport_udp_send(struct lamport_net *ln, const struct lamport_addr *to,
-		     const void *data, unsigned int len)
+/*
+ * Sends skb, one whole lamport message, from the node's port; consumes it.
+ * Callable from process and softirq context.
+ */
+int lamport_udp_xmit(struct lamport_net *ln, const struct lamport_addr *to,
+		     struct sk_buff *skb)
 {
 	struct socket *sock;
 	int err = -ENOTCONN;
 
+	memset(skb->cb, 0, sizeof(skb->cb));
 	rcu_read_lock_bh();
-	if (to->family == AF_INET) {
+	if (to->family == AF_INET)
 		sock = rcu_dereference_bh(ln->sock4);
-		if (sock)
-			err = lamport_udp_send4(ln, sock, to, data, len);
-	} else {
+	else
 		sock = rcu_dereference_bh(ln->sock6);
-		if (sock)
-			err = lamport_udp_send6(ln, sock, to, data, len);
-	}
+	if (!sock)
+		kfree_skb(skb);
+	else if (to->family == AF_INET)
+		err = lamport_udp_send4(ln, sock, to, skb);
+	else
+		err = lamport_udp_send6(ln, sock, to, skb);
 	rcu_read_unlock_bh();
 
 	lamport_count(ln, err ? LAMPORT_NODE_STAT_TX_ERRORS : LAMPORT_NODE_STAT_TX);
 	return err;
+}
+
+int lamport_udp_send(struct lamport_net *ln, const struct lamport_addr *to,
+		     const void *data, unsigned int len)
+{
+	struct sk_buff *skb = lamport_msg_alloc(len, GFP_ATOMIC);
+
+	if (!skb) {
+		lamport_count(ln, LAMPORT_NODE_STAT_TX_ERRORS);
+		return -ENOMEM;
+	}
+	skb_put_data(skb, data, len);
+	return lamport_udp_xmit(ln, to, skb);
 }

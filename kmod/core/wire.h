@@ -13,10 +13,13 @@
 #define LP_WIRE_MAGIC		0x4c4d5054u	/* "LMPT" */
 #define LP_WIRE_VERSION		1
 #define LP_WIRE_HDR_LEN		20
-#define LP_WIRE_MAX_LEN		1400		/* fits any sane path MTU */
+#define LP_WIRE_MAX_LEN		1452		/* a 1500-byte MTU, IPv6 */
 
 enum lp_msg_type {
 	LP_MSG_HEARTBEAT = 1,
+	LP_MSG_DGRAM,		/* an AF_LAMPORT SOCK_DGRAM message */
+	LP_MSG_RDM,		/* an AF_LAMPORT SOCK_RDM message */
+	LP_MSG_RDM_ACK,		/* acknowledges RDM messages of one flow */
 	__LP_MSG_MAX,
 };
 
@@ -157,6 +160,99 @@ static inline bool lp_heartbeat_get(const u8 *p, u32 len,
 	hb->echo_tx_ns = lp_get64(p + 24);
 	hb->echo_hold_ns = lp_get64(p + 32);
 	return true;
+}
+
+/*
+ * AF_LAMPORT messages. Both kinds start with the ports and the sender's
+ * Lamport stamp; an RDM message adds its flow's epoch (random per flow, so
+ * a new flow between the same ports never looks like an old one) and its
+ * sequence number in that flow. The payload follows the body header.
+ */
+struct lp_msg {
+	u16 src_port;
+	u16 dst_port;
+	u16 flags;
+	u64 stamp;
+	u32 epoch;	/* RDM only */
+	u32 seq;	/* RDM only, from 1 */
+};
+
+#define LP_DGRAM_HDR_LEN	16
+#define LP_RDM_HDR_LEN		24
+
+/*
+ * Acknowledges an RDM flow: every seq up to cum_ack arrived in order; bit
+ * i of sack says seq cum_ack + 2 + i is held out of order (cum_ack + 1 is
+ * the hole, by definition); wnd is the free receive buffer in bytes.
+ */
+struct lp_ack {
+	u16 src_port;	/* the receiver's port */
+	u16 dst_port;	/* the sender's port */
+	u16 flags;
+	u32 epoch;
+	u32 cum_ack;
+	u32 wnd;
+	u64 sack;
+};
+
+#define LP_ACK_LEN		28
+#define LP_SACK_BITS		64
+
+/* What an RDM message costs the receiver's buffer (window accounting). */
+#define LP_RDM_COST(len)	((u32)(len) + 768)
+
+static inline void lp_msg_put(u8 *p, const struct lp_msg *m, bool rdm)
+{
+	lp_put16(p, m->src_port);
+	lp_put16(p + 2, m->dst_port);
+	lp_put16(p + 4, m->flags);
+	lp_put16(p + 6, 0);
+	lp_put64(p + 8, m->stamp);
+	if (rdm) {
+		lp_put32(p + 16, m->epoch);
+		lp_put32(p + 20, m->seq);
+	}
+}
+
+/* len is the body's length, payload included. */
+static inline bool lp_msg_get(const u8 *p, u32 len, struct lp_msg *m,
+			      bool rdm)
+{
+	if (len < (rdm ? LP_RDM_HDR_LEN : LP_DGRAM_HDR_LEN))
+		return false;
+	m->src_port = lp_get16(p);
+	m->dst_port = lp_get16(p + 2);
+	m->flags = lp_get16(p + 4);
+	m->stamp = lp_get64(p + 8);
+	m->epoch = rdm ? lp_get32(p + 16) : 0;
+	m->seq = rdm ? lp_get32(p + 20) : 0;
+	return m->src_port && m->dst_port && (!rdm || m->seq);
+}
+
+static inline void lp_ack_put(u8 *p, const struct lp_ack *a)
+{
+	lp_put16(p, a->src_port);
+	lp_put16(p + 2, a->dst_port);
+	lp_put16(p + 4, a->flags);
+	lp_put16(p + 6, 0);
+	lp_put32(p + 8, a->epoch);
+	lp_put32(p + 12, a->cum_ack);
+	lp_put32(p + 16, a->wnd);
+	lp_put64(p + 20, a->sack);
+}
+
+static inline bool lp_ack_get(const u8 *p, u32 len, struct lp_ack *a)
+{
+	if (len != LP_ACK_LEN)
+		return false;
+	a->src_port = lp_get16(p);
+	a->dst_port = lp_get16(p + 2);
+	a->flags = lp_get16(p + 4);
+	a->epoch = lp_get32(p + 8);
+	a->cum_ack = lp_get32(p + 12);
+	a->wnd = lp_get32(p + 16);
+	a->sack = lp_get64(p + 20);
+	return a->src_port && a->dst_port;
 }
 
 #endif /* _LAMPORT_CORE_WIRE_H */

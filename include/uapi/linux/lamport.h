@@ -9,6 +9,9 @@
 #ifndef _UAPI_LINUX_LAMPORT_H
 #define _UAPI_LINUX_LAMPORT_H
 
+#include <linux/socket.h>
+#include <linux/types.h>
+
 #define LAMPORT_GENL_NAME	"lamport"
 #define LAMPORT_GENL_VERSION	1
 #define LAMPORT_MCGRP_EVENTS	"events"
@@ -42,6 +45,7 @@ enum lamport_cmd {
 	LAMPORT_CMD_PEER_SET,	/* LAMPORT_A_PEER_ID and what changes */
 	LAMPORT_CMD_PEER_GET,	/* LAMPORT_A_PEER_ID, or a dump of all */
 	LAMPORT_CMD_PEER_EVENT,	/* multicast on "events": a state change */
+	LAMPORT_CMD_SOCK_GET,	/* dump: every AF_LAMPORT socket of the node */
 
 	__LAMPORT_CMD_MAX,
 };
@@ -89,6 +93,16 @@ enum lamport_attr {
 	LAMPORT_A_EVENT_TIME_NS,	/* u64: decision, CLOCK_MONOTONIC */
 	LAMPORT_A_EVENT_LAST_RX_NS,	/* u64: last heartbeat's arrival, 0: none */
 	LAMPORT_A_EVENT_DETECT_NS,	/* u64: detection time in force */
+	LAMPORT_A_SOCK_TYPE,		/* u8: SOCK_DGRAM or SOCK_RDM */
+	LAMPORT_A_SOCK_PORT,		/* u16: bound port, 0: unbound */
+	LAMPORT_A_SOCK_INODE,		/* u64: the socket's inode number */
+	LAMPORT_A_SOCK_CLOCK,		/* u64: the socket's Lamport clock */
+	LAMPORT_A_SOCK_STATS,		/* nest: LAMPORT_SOCK_STAT_* */
+	LAMPORT_A_SOCK_FLOW,		/* nest, repeated: LAMPORT_A_FLOW_* */
+	LAMPORT_A_FLOW_DIR,		/* u8: enum lamport_flow_dir */
+	LAMPORT_A_FLOW_NODE,		/* u32: the other end's node */
+	LAMPORT_A_FLOW_PORT,		/* u16: the other end's port */
+	LAMPORT_A_FLOW_STATS,		/* nest: LAMPORT_FLOW_STAT_* */
 
 	__LAMPORT_A_MAX,
 };
@@ -110,6 +124,8 @@ enum lamport_node_stat {
 	LAMPORT_NODE_STAT_DROP_SENDER,	/* no peer with the sender's id */
 	LAMPORT_NODE_STAT_DROP_ADDR,	/* sender is not at its configured address */
 	LAMPORT_NODE_STAT_DROP_RECEIVER, /* addressed to another node id */
+	LAMPORT_NODE_STAT_DROP_PORT,	/* no AF_LAMPORT socket of that type at the port */
+	LAMPORT_NODE_STAT_DROP_FLOW,	/* RDM: matches no flow, or acks what was never sent */
 
 	__LAMPORT_NODE_STAT_MAX,
 };
@@ -141,5 +157,111 @@ enum lamport_peer_stat {
 };
 
 #define LAMPORT_PEER_STAT_MAX (__LAMPORT_PEER_STAT_MAX - 1)
+
+/* AF_LAMPORT socket counters, all u64. */
+enum lamport_sock_stat {
+	LAMPORT_SOCK_STAT_UNSPEC,
+	LAMPORT_SOCK_STAT_PAD,
+	LAMPORT_SOCK_STAT_TX,		/* messages sent (first transmissions) */
+	LAMPORT_SOCK_STAT_RX,		/* messages delivered to the queue */
+	LAMPORT_SOCK_STAT_RX_QUEUED,	/* bytes in the receive queue (truesize) */
+	LAMPORT_SOCK_STAT_TX_QUEUED,	/* bytes held for sending (truesize) */
+	LAMPORT_SOCK_STAT_RCVBUF,
+	LAMPORT_SOCK_STAT_SNDBUF,
+	LAMPORT_SOCK_STAT_DROP_RCVBUF,	/* dropped: receive buffer full */
+	LAMPORT_SOCK_STAT_DROP_FLOWS,	/* RDM: dropped, too many flows */
+
+	__LAMPORT_SOCK_STAT_MAX,
+};
+
+#define LAMPORT_SOCK_STAT_MAX (__LAMPORT_SOCK_STAT_MAX - 1)
+
+enum lamport_flow_dir {
+	LAMPORT_FLOW_TX,	/* we send, the other end acknowledges */
+	LAMPORT_FLOW_RX,	/* the other end sends, we acknowledge */
+};
+
+/* Per RDM flow (one sending socket to one receiving socket), all u64. */
+enum lamport_flow_stat {
+	LAMPORT_FLOW_STAT_UNSPEC,
+	LAMPORT_FLOW_STAT_PAD,
+	LAMPORT_FLOW_STAT_SND_UNA,	/* tx: oldest unacknowledged sequence */
+	LAMPORT_FLOW_STAT_SND_NXT,	/* tx: next sequence to send */
+	LAMPORT_FLOW_STAT_QUEUED,	/* tx: messages not yet acknowledged */
+	LAMPORT_FLOW_STAT_IN_FLIGHT,	/* tx: sent, not acknowledged */
+	LAMPORT_FLOW_STAT_CWND,		/* tx: congestion window, messages */
+	LAMPORT_FLOW_STAT_SSTHRESH,
+	LAMPORT_FLOW_STAT_RWND,		/* tx: receiver's window, bytes */
+	LAMPORT_FLOW_STAT_SRTT_NS,
+	LAMPORT_FLOW_STAT_RTTVAR_NS,
+	LAMPORT_FLOW_STAT_RTO_NS,
+	LAMPORT_FLOW_STAT_RETRANSMITS,	/* tx: messages sent again */
+	LAMPORT_FLOW_STAT_TIMEOUTS,	/* tx: retransmission timer expiries */
+	LAMPORT_FLOW_STAT_FAST_RETRANSMITS, /* tx: holes repaired from SACK */
+	LAMPORT_FLOW_STAT_RCV_NXT,	/* rx: next sequence expected */
+	LAMPORT_FLOW_STAT_OUT_OF_ORDER,	/* rx: messages held for a gap */
+	LAMPORT_FLOW_STAT_DUPLICATES,	/* rx: received again, suppressed */
+	LAMPORT_FLOW_STAT_DELIVERED,	/* rx: delivered in order */
+	LAMPORT_FLOW_STAT_WINDOW_DROPS,	/* rx: no room in the receive buffer */
+	LAMPORT_FLOW_STAT_ZERO_WINDOW,	/* tx: times the receiver's window closed */
+
+	__LAMPORT_FLOW_STAT_MAX,
+};
+
+#define LAMPORT_FLOW_STAT_MAX (__LAMPORT_FLOW_STAT_MAX - 1)
+
+/*
+ * AF_LAMPORT sockets.
+ *
+ * Linux has no free address family number below AF_MAX, so lamport.ko
+ * registers the family on a retired slot, AF_LAMPORT_DEFAULT (19, once
+ * AF_ECONET) unless loaded with family=N. The number actually in use is in
+ * LAMPORT_FAMILY_PARAM; read it rather than assume the default.
+ *
+ * SOCK_DGRAM is fair-loss: unordered, may be lost or duplicated, never
+ * corrupted. SOCK_RDM is reliable: per pair of sockets in order and exactly
+ * once, flow- and congestion-controlled. Every message carries the sending
+ * socket's Lamport clock; recvmsg merges it into the receiver's clock and
+ * reports both in a LAMPORT_CMSG_STAMP control message.
+ */
+#define AF_LAMPORT_DEFAULT	19
+#define LAMPORT_FAMILY_PARAM	"/sys/module/lamport/parameters/family"
+
+#define LAMPORT_MSG_MAX		1400	/* bytes of payload per message */
+#define LAMPORT_PORT_EPHEMERAL_MIN	49152	/* bind to port 0 picks from */
+#define LAMPORT_PORT_EPHEMERAL_MAX	65535
+#define LAMPORT_PORT_PRIVILEGED		1024	/* below: CAP_NET_BIND_SERVICE */
+
+struct sockaddr_lamport {
+	__kernel_sa_family_t	slam_family;	/* the registered family */
+	__u16			slam_port;	/* host byte order */
+	__u32			slam_node;	/* node id; 0 in bind: this node */
+};
+
+#define SOL_LAMPORT		0x4c4d
+
+/* Socket options at level SOL_LAMPORT. */
+enum lamport_sockopt {
+	LAMPORT_CLOCK = 1,	/* get: __u64, the socket's Lamport clock */
+	LAMPORT_TICK,		/* set (any or no value): a local event, +1 */
+};
+
+/* Control messages at level SOL_LAMPORT. */
+enum lamport_cmsg {
+	LAMPORT_CMSG_STAMP = 1,	/* struct lamport_stamp, on every recvmsg */
+};
+
+struct lamport_stamp {
+	__u64	stamp;	/* the sender's clock on the message */
+	__u64	clock;	/* the receiver's clock after the merge */
+};
+
+/*
+ * Errors specific to SOCK_RDM sends (returned by send, or later as the
+ * socket error for messages already queued):
+ *   EHOSTDOWN  the failure detector declared the destination node dead
+ *   ETIMEDOUT  retransmission gave up (LAMPORT_RDM_RETRIES timeouts in a row)
+ */
+#define LAMPORT_RDM_RETRIES	12
 
 #endif /* _UAPI_LINUX_LAMPORT_H */
