@@ -908,11 +908,15 @@ static int lamport_fill_flow(struct sk_buff *skb, u8 dir, u32 node, u16 port,
 {
 	struct nlattr *nest = nla_nest_start(skb, LAMPORT_A_SOCK_FLOW);
 
-	if (!nest || nla_put_u8(skb, LAMPORT_A_FLOW_DIR, dir) ||
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u8(skb, LAMPORT_A_FLOW_DIR, dir) ||
 	    nla_put_u32(skb, LAMPORT_A_FLOW_NODE, node) ||
 	    nla_put_u16(skb, LAMPORT_A_FLOW_PORT, port) ||
-	    lamport_put_stats(skb, v, LAMPORT_FLOW_STAT_MAX))
+	    lamport_put_stats(skb, v, LAMPORT_FLOW_STAT_MAX)) {
+		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
+	}
 	nla_nest_end(skb, nest);
 	return 0;
 }
@@ -944,32 +948,33 @@ static void lamport_flow_rx_stats(const struct lamport_flow_rx *f, u64 *v)
 	v[LAMPORT_FLOW_STAT_WINDOW_DROPS] = f->window_drops;
 }
 
-/* Every flow of an RDM socket, for LAMPORT_CMD_SOCK_GET. */
+/*
+ * The flows of an RDM socket, for LAMPORT_CMD_SOCK_GET: as many as fit in
+ * the socket's one message (over a hundred), the rest left out.
+ */
 int lamport_rdm_fill_flows(struct sk_buff *skb, struct lamport_sock *lsk)
 {
 	u64 v[LAMPORT_FLOW_STAT_MAX + 1];
 	struct lamport_flow_tx *ftx;
 	struct lamport_flow_rx *frx;
-	int bkt, err = 0;
+	int bkt;
 
 	spin_lock_bh(&lsk->lock);
 	hash_for_each(lsk->tx_flows, bkt, ftx, hnode) {
 		memset(v, 0xff, sizeof(v));
 		lamport_flow_tx_stats(ftx, v);
-		err = lamport_fill_flow(skb, LAMPORT_FLOW_TX, ftx->node,
-					ftx->port, v);
-		if (err)
+		if (lamport_fill_flow(skb, LAMPORT_FLOW_TX, ftx->node,
+				      ftx->port, v))
 			goto out;
 	}
 	hash_for_each(lsk->rx_flows, bkt, frx, hnode) {
 		memset(v, 0xff, sizeof(v));
 		lamport_flow_rx_stats(frx, v);
-		err = lamport_fill_flow(skb, LAMPORT_FLOW_RX, frx->node,
-					frx->port, v);
-		if (err)
+		if (lamport_fill_flow(skb, LAMPORT_FLOW_RX, frx->node,
+				      frx->port, v))
 			goto out;
 	}
 out:
 	spin_unlock_bh(&lsk->lock);
-	return err;
+	return 0;
 }

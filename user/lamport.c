@@ -45,6 +45,7 @@ static int do_help(struct ctx *ctx, int argc, char **argv);
 static const struct cmd objects[] = {
 	{ "node",	do_node },
 	{ "peer",	do_peer },
+	{ "socket",	do_socket },
 	{ "monitor",	do_monitor },
 	{ "bench",	do_bench },
 	{ "help",	do_help },

@@ -62,6 +62,7 @@ struct view {
 /* Objects. */
 int do_node(struct ctx *ctx, int argc, char **argv);
 int do_peer(struct ctx *ctx, int argc, char **argv);
+int do_socket(struct ctx *ctx, int argc, char **argv);
 int do_monitor(struct ctx *ctx, int argc, char **argv);
 int do_bench(struct ctx *ctx, int argc, char **argv);
 
@@ -129,6 +130,33 @@ int peer_decode(const struct nlmsghdr *nlh, struct peer_info *peer);
 void peer_print(const struct peer_info *peer, const struct view *v);
 /* Sorts peers by id and prints them; all: as a JSON array (the dump). */
 void peer_print_list(struct peer_info *peers, size_t count, bool all,
+		     const struct view *v);
+
+/* lamport socket */
+struct flow_info {
+	uint8_t dir;		/* enum lamport_flow_dir */
+	uint32_t node;		/* the other end */
+	uint16_t port;
+	bool has_stat[LAMPORT_FLOW_STAT_MAX + 1];
+	uint64_t stat[LAMPORT_FLOW_STAT_MAX + 1];
+};
+
+struct sock_info {
+	uint8_t type;		/* SOCK_DGRAM or SOCK_RDM */
+	uint16_t port;		/* 0: unbound */
+	uint64_t inode;
+	uint64_t clock;
+	bool has_stat[LAMPORT_SOCK_STAT_MAX + 1];
+	uint64_t stat[LAMPORT_SOCK_STAT_MAX + 1];
+	size_t flow_count;
+	struct flow_info *flows;	/* malloc()ed, freed by sock_free() */
+};
+
+/* On error sock holds nothing to free. */
+int sock_decode(const struct nlmsghdr *nlh, struct sock_info *sock);
+void sock_free(struct sock_info *sock);
+/* Sorts the sockets by type and port and prints them: a table, or an array. */
+void sock_print_list(struct sock_info *socks, size_t count,
 		     const struct view *v);
 
 /* lamport monitor */

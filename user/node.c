@@ -35,6 +35,8 @@ static const enum mnl_attr_data_type node_stat_policy[LAMPORT_NODE_STAT_MAX + 1]
 	[LAMPORT_NODE_STAT_DROP_SENDER]		= MNL_TYPE_U64,
 	[LAMPORT_NODE_STAT_DROP_ADDR]		= MNL_TYPE_U64,
 	[LAMPORT_NODE_STAT_DROP_RECEIVER]	= MNL_TYPE_U64,
+	[LAMPORT_NODE_STAT_DROP_PORT]		= MNL_TYPE_U64,
+	[LAMPORT_NODE_STAT_DROP_FLOW]		= MNL_TYPE_U64,
 };
 
 /* JSON keys of the counters; the text names the drops without "drop_". */
@@ -50,6 +52,8 @@ static const char *const node_stat_keys[LAMPORT_NODE_STAT_MAX + 1] = {
 	[LAMPORT_NODE_STAT_DROP_SENDER]		= "drop_sender",
 	[LAMPORT_NODE_STAT_DROP_ADDR]		= "drop_addr",
 	[LAMPORT_NODE_STAT_DROP_RECEIVER]	= "drop_receiver",
+	[LAMPORT_NODE_STAT_DROP_PORT]		= "drop_port",
+	[LAMPORT_NODE_STAT_DROP_FLOW]		= "drop_flow",
 };
 
 static int node_help(struct ctx *ctx, int argc, char **argv)
@@ -134,6 +138,8 @@ static void node_print_stats_text(const struct node_info *node, FILE *out)
 		{ LAMPORT_NODE_STAT_DROP_SENDER,	" sender" },
 		{ LAMPORT_NODE_STAT_DROP_ADDR,		" addr" },
 		{ LAMPORT_NODE_STAT_DROP_RECEIVER,	" receiver" },
+		{ LAMPORT_NODE_STAT_DROP_PORT,		" port" },
+		{ LAMPORT_NODE_STAT_DROP_FLOW,		" flow" },
 	};
 	unsigned int i;
 

@@ -87,7 +87,7 @@ fi
 
 expect_ok "lamport help" "Usage: lamport [ OPTIONS ] OBJECT" help
 expect_ok "lamport -help" "Usage: lamport [ OPTIONS ] OBJECT" -help
-expect_ok "lamport -h" "OBJECT := { node peer monitor bench }" -h
+expect_ok "lamport -h" "OBJECT := { node peer socket monitor bench }" -h
 expect_ok "lamport help help" "Usage: lamport [ OPTIONS ] OBJECT" help help
 expect_ok "lamport help node" "Usage: lamport node [ show ]" help node
 expect_ok "lamport node help" "Usage: lamport node [ show ]" node help
@@ -102,6 +102,10 @@ expect_ok "lamport peer add help" "lamport peer set ID [ addr ENDPOINT ]" peer a
 expect_ok "lamport peer set -h" "Usage: lamport peer" peer set -h
 expect_ok "lamport peer del help" "Usage: lamport peer" peer del help
 expect_ok "lamport peer show help" "Usage: lamport peer" peer show help
+expect_ok "lamport help socket" "Usage: lamport socket [ show ]" help socket
+expect_ok "lamport socket help" "Usage: lamport socket [ show ]" socket help
+expect_ok "lamport s h (prefixes)" "-s adds the counters of each socket" s h
+expect_ok "lamport socket show help" "Usage: lamport socket" socket show help
 expect_ok "lamport help monitor" "Usage: lamport monitor [ count COUNT ]" help monitor
 expect_ok "lamport monitor help" "Usage: lamport monitor [ count COUNT ]" monitor help
 expect_ok "lamport m -h" "Usage: lamport monitor" m -h
@@ -229,6 +233,11 @@ expect_err "peer show extra" \
 expect_err "peer show bad id" \
 	'Error: argument "0x" is wrong: peer id is not a number' peer show 0x
 
+expect_err "unknown socket command" \
+	'Error: command "frob" is unknown, try "lamport socket help".' socket frob
+expect_err "socket show takes no argument" \
+	'Error: argument "5000" is unknown, try "lamport socket help".' socket show 5000
+
 expect_err "monitor unknown argument" \
 	'Error: argument "frob" is unknown, try "lamport monitor help".' monitor frob
 expect_err "bench without a benchmark" \
@@ -258,6 +267,9 @@ expect_kernel "lamport -s node show" "node id " -s node show
 expect_kernel "lamport peer" "" peer
 expect_kernel "lamport peer show -s" "" peer show -s
 expect_kernel "lamport -j peer show" "[" -j peer show
+expect_kernel "lamport socket" "Type  " socket
+expect_kernel "lamport socket show -s" "Type  " socket show -s
+expect_kernel "lamport -j socket show" "[" -j socket show
 
 # Not loaded, it fails; loaded, with no events, SIGTERM from timeout ends it
 # with status 0 and nothing printed.

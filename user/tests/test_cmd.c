@@ -775,12 +775,12 @@ static const struct node_case node_prints[] = {
 	{ "node counters, text -s", 7, 1978, NULL, true, AS_TEXT, true,
 	  "node id 7 port 1978 addr any\n"
 	  "    rx 1002 tx 1003 tx-errors 1004\n"
-	  "    dropped: short 1005 magic 1006 version 1007 type 1008 length 1009 sender 1010 addr 1011 receiver 1012\n" },
+	  "    dropped: short 1005 magic 1006 version 1007 type 1008 length 1009 sender 1010 addr 1011 receiver 1012 port 1013 flow 1014\n" },
 	{ "node counters, JSON -s", 7, 1978, "198.18.0.1", true, AS_JSON, true,
 	  "{\"id\":7,\"port\":1978,\"addr\":\"198.18.0.1\",\"stats\":{\"rx\":1002,\"tx\":1003,"
 	  "\"tx_errors\":1004,\"drop_short\":1005,\"drop_magic\":1006,\"drop_version\":1007,"
 	  "\"drop_type\":1008,\"drop_length\":1009,\"drop_sender\":1010,\"drop_addr\":1011,"
-	  "\"drop_receiver\":1012}}\n" },
+	  "\"drop_receiver\":1012,\"drop_port\":1013,\"drop_flow\":1014}}\n" },
 };
 
 static struct nlmsghdr *node_msg(void *buf, const struct node_case *c)
