@@ -48,6 +48,8 @@ struct lamport_net {
 	spinlock_t sock_lock;		/* AF_LAMPORT ports and socket list */
 	DECLARE_HASHTABLE(ports, 8);	/* bound sockets; RCU for readers */
 	struct list_head socks;		/* every socket of the node */
+	struct sk_buff_head loopq;	/* messages to this node itself */
+	struct tasklet_struct loop;	/* delivers them */
 };
 
 /*

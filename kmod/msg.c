@@ -48,19 +48,49 @@ int lamport_msg_route(struct lamport_net *ln, u32 node,
 	return err;
 }
 
-/* A message to this node skips the network, not the receive path. */
+/*
+ * A message to this node skips the network, not the receive path. It is
+ * queued rather than received at once: receiving may send (an ack, more
+ * messages), and those would come straight back, deeper in the stack.
+ */
 static void lamport_msg_loop(struct lamport_net *ln, struct sk_buff *skb)
 {
-	struct lamport_addr self = { .family = AF_UNSPEC };
+	/* Still charged to its sender: a full send buffer blocks it. */
+	skb_queue_tail(&ln->loopq, skb);
+	tasklet_schedule(&ln->loop);
+}
 
-	skb_orphan(skb);
-	skb_reset_transport_header(skb);
-	local_bh_disable();
+#define LAMPORT_LOOP_BUDGET	64
+
+static void lamport_msg_loop_work(struct tasklet_struct *t)
+{
+	struct lamport_net *ln = from_tasklet(ln, t, loop);
+	struct lamport_addr self = { .family = AF_UNSPEC };
+	struct sk_buff *skb;
+	int budget = LAMPORT_LOOP_BUDGET;
+
 	rcu_read_lock();
-	lamport_count(ln, LAMPORT_NODE_STAT_RX);
-	lamport_wire_receive(ln, &self, skb);
+	while (budget-- && (skb = skb_dequeue(&ln->loopq))) {
+		skb_orphan(skb);
+		lamport_count(ln, LAMPORT_NODE_STAT_RX);
+		lamport_wire_receive(ln, &self, skb);
+	}
 	rcu_read_unlock();
-	local_bh_enable();
+	if (!skb_queue_empty_lockless(&ln->loopq))
+		tasklet_schedule(&ln->loop);
+}
+
+void lamport_msg_net_init(struct lamport_net *ln)
+{
+	skb_queue_head_init(&ln->loopq);
+	tasklet_setup(&ln->loop, lamport_msg_loop_work);
+}
+
+/* Once no socket is left to send to this node. */
+void lamport_msg_net_exit(struct lamport_net *ln)
+{
+	tasklet_kill(&ln->loop);
+	skb_queue_purge(&ln->loopq);
 }
 
 /* Sends skb, a whole message, to node at to (from lamport_msg_route). */

@@ -59,6 +59,7 @@ static int __net_init lamport_net_init(struct net *net)
 	mutex_init(&ln->lock);
 	hash_init(ln->peers);
 	lamport_af_net_init(ln);
+	lamport_msg_net_init(ln);
 	trace_lamport_node_create(net->ns.inum);
 	return 0;
 }
@@ -75,6 +76,7 @@ static void __net_exit lamport_net_exit(struct net *net)
 	lamport_udp_close(ln);
 	lamport_peer_remove_all(ln);
 	mutex_unlock(&ln->lock);
+	lamport_msg_net_exit(ln);
 	trace_lamport_node_destroy(net->ns.inum, ln->node_id);
 	mutex_destroy(&ln->lock);
 }

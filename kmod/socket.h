@@ -75,6 +75,8 @@ u64 lamport_clock_tick(struct lamport_sock *lsk);
 int lamport_sock_dump(struct sk_buff *skb, struct netlink_callback *cb);
 
 /* msg.c */
+void lamport_msg_net_init(struct lamport_net *ln);
+void lamport_msg_net_exit(struct lamport_net *ln);
 void lamport_wire_receive(struct lamport_net *ln,
 			  const struct lamport_addr *from, struct sk_buff *skb);
 int lamport_msg_route(struct lamport_net *ln, u32 node,
