@@ -289,14 +289,16 @@ static int lamport_recvmsg(struct socket *sock, struct msghdr *msg,
 		goto out;
 	lamport_recv_name(msg, LAMPORT_CB(skb));
 	st.stamp = LAMPORT_CB(skb)->stamp;
-	if (flags & MSG_PEEK)
+	if (flags & MSG_PEEK) {
 		st.clock = atomic64_read(&lsk->clock);
-	else
+	} else {
 		st.clock = lamport_clock_merge(lsk, st.stamp);
+		trace_lamport_msg_recv(sock_net(sk)->ns.inum, sk->sk_type,
+				       lsk->port, LAMPORT_CB(skb)->node,
+				       LAMPORT_CB(skb)->port, st.stamp,
+				       st.clock, skb->len);
+	}
 	put_cmsg(msg, SOL_LAMPORT, LAMPORT_CMSG_STAMP, sizeof(st), &st);
-	trace_lamport_msg_recv(sock_net(sk)->ns.inum, sk->sk_type, lsk->port,
-			       LAMPORT_CB(skb)->node, LAMPORT_CB(skb)->port,
-			       st.stamp, st.clock, skb->len);
 	err = (flags & MSG_TRUNC) ? skb->len : copied;
 out:
 	skb_free_datagram(sk, skb);
@@ -387,6 +389,7 @@ static void lamport_unhash(struct lamport_sock *lsk)
 	if (lsk->port)
 		hash_del_rcu(&lsk->port_node);
 	list_del(&lsk->node);
+	ln->sock_gen++;
 	spin_unlock_bh(&ln->sock_lock);
 }
 
@@ -467,6 +470,7 @@ static int lamport_create(struct net *net, struct socket *sock, int protocol,
 
 	spin_lock_bh(&ln->sock_lock);
 	list_add_tail(&lsk->node, &ln->socks);
+	ln->sock_gen++;
 	spin_unlock_bh(&ln->sock_lock);
 	return 0;
 }
@@ -535,12 +539,14 @@ int lamport_sock_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	void *hdr;
 
 	spin_lock_bh(&ln->sock_lock);
+	cb->seq = ln->sock_gen;	/* a change between parts flags the dump */
 	list_for_each_entry(lsk, &ln->socks, node) {
 		if (i++ < skip)
 			continue;
 		hdr = lamport_nl_dump_hdr(skb, cb, LAMPORT_CMD_SOCK_GET);
 		if (!hdr)
 			break;
+		genl_dump_check_consistent(cb, hdr);
 		if (lamport_fill_sock(skb, lsk)) {
 			genlmsg_cancel(skb, hdr);
 			break;

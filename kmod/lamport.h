@@ -48,6 +48,7 @@ struct lamport_net {
 	spinlock_t sock_lock;		/* AF_LAMPORT ports and socket list */
 	DECLARE_HASHTABLE(ports, 8);	/* bound sockets; RCU for readers */
 	struct list_head socks;		/* every socket of the node */
+	unsigned int sock_gen;		/* changes with socks: dumps see it */
 	struct sk_buff_head loopq;	/* messages to this node itself */
 	struct tasklet_struct loop;	/* delivers them */
 };

@@ -177,7 +177,8 @@ static void lamport_flow_push(struct lamport_sock *lsk,
 		cb = LAMPORT_TX_CB(skb);
 		if (cb->sacked || cb->in_flight)
 			continue;
-		if (f->in_flight >= f->cwnd)
+		/* The receiver holds no more than LP_SACK_BITS past a gap. */
+		if (f->in_flight >= f->cwnd || cb->seq - f->snd_una > LP_SACK_BITS)
 			break;
 		if (f->in_flight_cost + cb->cost > f->rwnd) {
 			if (!f->in_flight && !f->zero_window) {
@@ -236,9 +237,20 @@ static struct lamport_flow_tx *lamport_flow_tx_get(struct lamport_sock *lsk,
 	struct lamport_flow_tx *f;
 
 	hash_for_each_possible(lsk->tx_flows, f, hnode,
-			       lamport_flow_hash(node, port))
-		if (f->node == node && f->port == port)
+			       lamport_flow_hash(node, port)) {
+		if (f->node != node || f->port != port)
+			continue;
+		/*
+		 * An idle flow starts again before its receiver may forget it;
+		 * so does one whose sequence numbers ran out.
+		 */
+		if (!skb_queue_empty(&f->queue))
+			return f->next_seq ? f : ERR_PTR(-EAGAIN);
+		if (f->next_seq && now - f->last_ns < LAMPORT_RDM_FLOW_IDLE / 2)
 			return f;
+		lamport_flow_tx_free(lsk, f);
+		break;
+	}
 	if (lsk->ntx >= LAMPORT_RDM_FLOWS_MAX)
 		lamport_flow_tx_gc(lsk, now);
 	if (lsk->ntx >= LAMPORT_RDM_FLOWS_MAX)
@@ -445,6 +457,8 @@ static void lamport_flow_sack(struct lamport_flow_tx *f, u32 cum, u64 sack)
 
 	skb_queue_walk(&f->queue, skb) {
 		cb = LAMPORT_TX_CB(skb);
+		if (!seq_before(cb->seq, f->snd_nxt))
+			break;		/* never sent: a forged or broken ack */
 		bit = cb->seq - cum - 2;
 		if (bit >= LP_SACK_BITS)
 			continue;
@@ -467,21 +481,24 @@ static void lamport_flow_ack(struct lamport_sock *lsk,
 	while ((skb = skb_peek(&f->queue)) &&
 	       !seq_before(a->cum_ack, LAMPORT_TX_CB(skb)->seq)) {
 		cb = LAMPORT_TX_CB(skb);
-		if (cb->tx_count == 1)
+		/* Karn: not after a retransmission, nor a repair's wait. */
+		if (cb->tx_count == 1 && !cb->sacked)
 			rtt_from = cb->tx_ns;
 		lamport_tx_unflight(f, cb);
 		__skb_unlink(skb, &f->queue);
 		kfree_skb(skb);		/* frees send buffer: wakes writers */
 		acked++;
 	}
-	if (seq_before(f->snd_una, a->cum_ack + 1))
+	if (!seq_before(a->cum_ack + 1, f->snd_una)) {
 		f->snd_una = a->cum_ack + 1;
-	f->rwnd = a->wnd;
+		f->rwnd = a->wnd;	/* not from an ack overtaken by a newer */
+	}
 	lamport_flow_sack(f, a->cum_ack, a->sack);
 	f->last_ns = now;
+	/* Any ack shows the receiver alive, even one whose window is shut. */
+	f->timeouts = 0;
 
 	if (acked) {
-		f->timeouts = 0;
 		if (rtt_from)
 			lamport_flow_rtt(f, now - rtt_from);
 		lamport_flow_grow(f, acked);
@@ -525,7 +542,10 @@ void lamport_rdm_ack_receive(struct lamport_net *ln, const struct lp_hdr *hdr,
 		lamport_count(ln, LAMPORT_NODE_STAT_DROP_FLOW);
 		goto out;
 	}
-	lamport_flow_ack(lsk, f, &a, &xq);
+	if (a.flags & LP_ACK_F_RESET)
+		lamport_flow_fail(lsk, f, ECONNRESET);
+	else
+		lamport_flow_ack(lsk, f, &a, &xq);
 	spin_unlock(&lsk->lock);
 	lamport_rdm_flush(ln, &xq);
 out:
@@ -541,8 +561,19 @@ static void lamport_flow_timeout(struct lamport_sock *lsk,
 	struct sk_buff *skb;
 
 	f->deadline = 0;
-	if (!f->in_flight) {
-		/* The receiver's window is closed: probe with one message. */
+	f->nr_timeouts++;
+	if (++f->timeouts >= LAMPORT_RDM_RETRIES) {
+		lamport_flow_fail(lsk, f, ETIMEDOUT);
+		return;
+	}
+	f->rto = min_t(u64, f->rto * 2, LAMPORT_RDM_RTO_MAX);
+	if (!f->in_flight || f->zero_window) {
+		/*
+		 * The receiver's window is shut: probe with one message. That
+		 * is flow control, not congestion; any answer resets the count.
+		 */
+		skb_queue_walk(&f->queue, skb)
+			lamport_tx_unflight(f, LAMPORT_TX_CB(skb));
 		skb_queue_walk(&f->queue, skb) {
 			cb = LAMPORT_TX_CB(skb);
 			if (!cb->sacked) {
@@ -554,17 +585,11 @@ static void lamport_flow_timeout(struct lamport_sock *lsk,
 		lamport_rdm_arm(lsk, f->deadline);
 		return;
 	}
-	f->nr_timeouts++;
-	if (++f->timeouts > LAMPORT_RDM_RETRIES) {
-		lamport_flow_fail(lsk, f, ETIMEDOUT);
-		return;
-	}
 	f->ssthresh = max_t(u32, f->in_flight / 2, 2);
 	f->cwnd = 1;
 	f->cwnd_cnt = 0;
 	f->recovery = true;
 	f->recover = f->snd_nxt - 1;
-	f->rto = min_t(u64, f->rto * 2, LAMPORT_RDM_RTO_MAX);
 	skb_queue_walk(&f->queue, skb)
 		lamport_tx_unflight(f, LAMPORT_TX_CB(skb));
 	lamport_flow_push(lsk, f, now, xq);
@@ -603,7 +628,20 @@ static void lamport_flow_rx_free(struct lamport_sock *lsk,
 	kfree(f);
 }
 
-static struct lamport_flow_rx *lamport_flow_rx_get(struct lamport_sock *lsk,
+static struct lamport_flow_rx *lamport_flow_rx_find(struct lamport_sock *lsk,
+						    u32 node, u16 port,
+						    u32 epoch)
+{
+	struct lamport_flow_rx *f;
+
+	hash_for_each_possible(lsk->rx_flows, f, hnode,
+			       lamport_flow_hash(node, port))
+		if (f->node == node && f->port == port && f->epoch == epoch)
+			return f;
+	return NULL;
+}
+
+static struct lamport_flow_rx *lamport_flow_rx_new(struct lamport_sock *lsk,
 						   u32 node, u16 port,
 						   u32 epoch, u64 now)
 {
@@ -611,10 +649,6 @@ static struct lamport_flow_rx *lamport_flow_rx_get(struct lamport_sock *lsk,
 	struct hlist_node *tmp;
 	int bkt;
 
-	hash_for_each_possible(lsk->rx_flows, f, hnode,
-			       lamport_flow_hash(node, port))
-		if (f->node == node && f->port == port && f->epoch == epoch)
-			return f;
 	if (lsk->nrx >= LAMPORT_RDM_FLOWS_MAX)
 		hash_for_each_safe(lsk->rx_flows, bkt, tmp, f, hnode)
 			if (now - f->last_ns > LAMPORT_RDM_FLOW_IDLE)
@@ -723,6 +757,55 @@ static void lamport_rdm_ack(struct lamport_sock *lsk, struct lamport_flow_rx *f,
 	__skb_queue_tail(xq, skb);
 }
 
+/*
+ * A message of a flow this socket does not know, from past where a new
+ * flow can begin: the socket was reopened, or forgot an idle flow. Its
+ * sender hears that the flow is gone instead of retrying forever.
+ */
+static void lamport_rdm_reset(struct lamport_sock *lsk, u32 node, u16 port,
+			      u32 epoch, struct sk_buff_head *xq)
+{
+	struct lp_ack a = {
+		.src_port = lsk->port,
+		.dst_port = port,
+		.flags = LP_ACK_F_RESET,
+		.epoch = epoch,
+	};
+	struct sk_buff *skb;
+
+	skb = lamport_msg_alloc(LP_WIRE_HDR_LEN + LP_ACK_LEN, GFP_ATOMIC);
+	if (!skb)
+		return;
+	lp_ack_put(skb_put(skb, LP_ACK_LEN), &a);
+	lamport_msg_push_hdr(skb, LP_MSG_RDM_ACK, lamport_node_id(lsk->ln),
+			     node);
+	LAMPORT_CB(skb)->node = node;
+	__skb_queue_tail(xq, skb);
+}
+
+static struct lamport_flow_rx *lamport_flow_rx_get(struct lamport_sock *lsk,
+						   const struct lp_hdr *hdr,
+						   const struct lp_msg *m,
+						   struct sk_buff_head *xq)
+{
+	struct lamport_flow_rx *f;
+
+	if (lsk->dead)
+		return NULL;
+	f = lamport_flow_rx_find(lsk, hdr->sender, m->src_port, m->epoch);
+	if (f)
+		return f;
+	if (m->seq > LP_SACK_BITS + 1) {
+		lamport_rdm_reset(lsk, hdr->sender, m->src_port, m->epoch, xq);
+		return NULL;
+	}
+	f = lamport_flow_rx_new(lsk, hdr->sender, m->src_port, m->epoch,
+				ktime_get_ns());
+	if (!f)
+		lamport_sock_count(lsk, LAMPORT_SOCK_STAT_DROP_FLOWS);
+	return f;
+}
+
 /* Takes a message of flow f: delivers, holds, or drops it. */
 static void lamport_flow_rx_take(struct lamport_sock *lsk,
 				 struct lamport_flow_rx *f, struct sk_buff *skb)
@@ -783,18 +866,16 @@ void lamport_rdm_receive(struct lamport_net *ln, const struct lp_hdr *hdr,
 
 	__skb_queue_head_init(&xq);
 	spin_lock(&lsk->lock);
-	f = lsk->dead ? NULL : lamport_flow_rx_get(lsk, hdr->sender, m.src_port,
-						   m.epoch, ktime_get_ns());
-	if (!f) {
-		spin_unlock(&lsk->lock);
-		lamport_sock_count(lsk, LAMPORT_SOCK_STAT_DROP_FLOWS);
-		goto drop;
+	f = lamport_flow_rx_get(lsk, hdr, &m, &xq);
+	if (f) {
+		f->last_ns = ktime_get_ns();
+		lamport_flow_rx_take(lsk, f, skb);
+		lamport_rdm_ack(lsk, f, &xq);
 	}
-	f->last_ns = ktime_get_ns();
-	lamport_flow_rx_take(lsk, f, skb);
-	lamport_rdm_ack(lsk, f, &xq);
 	spin_unlock(&lsk->lock);
 	lamport_rdm_flush(ln, &xq);
+	if (!f)
+		kfree_skb(skb);
 	return;
 drop:
 	kfree_skb(skb);

@@ -196,6 +196,7 @@ struct lp_ack {
 };
 
 #define LP_ACK_LEN		28
+#define LP_ACK_F_RESET		0x1	/* no such flow here: give it up */
 #define LP_SACK_BITS		64
 
 /* What an RDM message costs the receiver's buffer (window accounting). */
