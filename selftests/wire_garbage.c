@@ -5,13 +5,18 @@
  * Two network namespaces, A and B, joined by a veth pair (198.18.0.1/24 and
  * fd00::1/64 in A, 198.18.0.2/24 and fd00::2/64 in B), each a lamport node:
  * A is node 1 with peer 2 at 198.18.0.2:1978, B is node 2 with peer 1 at
- * 198.18.0.1:1978, both sending real heartbeats every 10 ms.  From B, plain
- * UDP sockets (on ephemeral ports, never 1978) send A's node datagrams of
- * one class of garbage, alternating IPv4 and IPv6, and the test checks:
+ * 198.18.0.1:1978, both sending real heartbeats every 10 ms; A has one
+ * AF_LAMPORT SOCK_RDM socket, bound to an ephemeral port, and no other.
+ * From B, plain UDP sockets (on ephemeral ports, never 1978) send A's node
+ * datagrams of one class of garbage, alternating IPv4 and IPv6; forged
+ * AF_LAMPORT messages from peer 2 go from a raw IPv4 socket as UDP from
+ * 198.18.0.2:1978, peer 2's own address and port.  The test checks:
  *
  *  - every datagram is counted in A's RX, and in exactly the drop counter
- *    the first failing check names (short, magic, version, length, type,
- *    heartbeat body length, receiver, sender, address: in that order); no
+ *    the first failing check names (short, magic, version, length, type;
+ *    then for a heartbeat its body length, receiver, sender, address; for
+ *    a DGRAM, RDM or RDM_ACK message receiver, sender, address, then its
+ *    body, destination port and, for an ACK, its flow: in that order); no
  *    other drop counter moves, since the real heartbeats are never dropped;
  *  - the real heartbeats keep arriving: peer 2 on A stays ALIVE, its RX
  *    count grows, it never changes state again (TRANSITIONS <= 1: only
@@ -33,6 +38,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/filter.h>
 #include <linux/lamport.h>
 
 #include "kselftest_harness.h"
@@ -43,14 +49,23 @@
 #define WIRE_MAGIC		0x4c4d5054u	/* "LMPT" */
 #define WIRE_VERSION		1
 #define WIRE_HEARTBEAT		1
+#define WIRE_DGRAM		2
+#define WIRE_RDM		3
+#define WIRE_RDM_ACK		4
+#define WIRE_TYPE_MAX		WIRE_RDM_ACK
 #define WIRE_HDR_LEN		20
 #define WIRE_HB_BODY_LEN	40
 #define WIRE_HB_LEN		(WIRE_HDR_LEN + WIRE_HB_BODY_LEN)
-#define WIRE_MAX_LEN		1400
+#define WIRE_DGRAM_HDR_LEN	16	/* ports, flags, stamp */
+#define WIRE_RDM_HDR_LEN	24	/* and epoch, seq */
+#define WIRE_ACK_BODY_LEN	28
+#define WIRE_MAX_LEN		1452
 #define UDP_MAX_SENT		1500	/* largest garbage datagram */
 
 #define NODE_A		1
 #define NODE_B		2
+#define ADDR_A4		0xc6120001u	/* 198.18.0.1 */
+#define ADDR_B4		0xc6120002u	/* 198.18.0.2: peer 2 on A */
 #define HB_INTERVAL_US	10000
 /* The largest multiplier: a slow (emulated, debug) guest never times out. */
 #define HB_MULT		LAMPORT_MULT_MAX
@@ -63,19 +78,30 @@
 #define ALIVE_MS	10000	/* how long peer 2 gets to come alive */
 
 #define FIRST_DROP	LAMPORT_NODE_STAT_DROP_SHORT
-#define LAST_DROP	LAMPORT_NODE_STAT_DROP_RECEIVER
+#define LAST_DROP	LAMPORT_NODE_STAT_DROP_FLOW
+/* What classify() returns when no check fails: nothing sent may do that. */
+#define ACCEPTED	0u
 
 enum cls {
 	C_SHORT,	/* 0..19 bytes: a truncated header, or nothing */
 	C_MAGIC,	/* a bad magic */
 	C_VERSION,	/* a version other than 1 */
 	C_LENGTH,	/* the length field disagrees with the datagram */
-	C_OVERSIZE,	/* 1401..1500 bytes, length field agreeing */
-	C_TYPE,		/* type 0 or unknown */
+	C_OVERSIZE,	/* 1453..1500 bytes, length field agreeing */
+	C_TYPE,		/* type 0 or unknown (5..255) */
 	C_BODY,		/* a heartbeat whose body is not 40 bytes */
 	C_RECEIVER,	/* addressed to another node id */
 	C_SENDER,	/* from a node id that is not a peer */
 	C_ADDR,		/* peer 2's id, from the wrong address or port */
+	C_MSG_RECEIVER,	/* a DGRAM, RDM or RDM_ACK to another node id */
+	C_MSG_SENDER,	/* one from a node id that is not a peer */
+	C_MSG_ADDR,	/* one with peer 2's id, from the wrong address or port */
+	/* From peer 2, at its address and port: */
+	C_MSG_BODY,	/* a DGRAM or RDM body too short, a port 0, an RDM seq 0 */
+	C_MSG_PORT,	/* a DGRAM or RDM to a port with no socket of its type */
+	C_ACK_BODY,	/* an RDM_ACK body that is not 28 bytes, or a port 0 */
+	C_ACK_PORT,	/* an RDM_ACK to a port with no RDM socket */
+	C_ACK_FLOW,	/* an RDM_ACK to A's RDM socket, for an unknown epoch */
 	C_RANDOM,	/* random bytes, random length 0..1500 */
 	C_MIXED,	/* any of the above, at random */
 };
@@ -92,8 +118,26 @@ static const unsigned int cls_counter[C_MIXED + 1] = {
 	[C_RECEIVER]	= LAMPORT_NODE_STAT_DROP_RECEIVER,
 	[C_SENDER]	= LAMPORT_NODE_STAT_DROP_SENDER,
 	[C_ADDR]	= LAMPORT_NODE_STAT_DROP_ADDR,
+	[C_MSG_RECEIVER] = LAMPORT_NODE_STAT_DROP_RECEIVER,
+	[C_MSG_SENDER]	= LAMPORT_NODE_STAT_DROP_SENDER,
+	[C_MSG_ADDR]	= LAMPORT_NODE_STAT_DROP_ADDR,
+	[C_MSG_BODY]	= LAMPORT_NODE_STAT_DROP_LENGTH,
+	[C_MSG_PORT]	= LAMPORT_NODE_STAT_DROP_PORT,
+	[C_ACK_BODY]	= LAMPORT_NODE_STAT_DROP_LENGTH,
+	[C_ACK_PORT]	= LAMPORT_NODE_STAT_DROP_PORT,
+	[C_ACK_FLOW]	= LAMPORT_NODE_STAT_DROP_FLOW,
 	/* C_RANDOM, C_MIXED: the classifier decides */
 };
+
+/* lt_node_stat_name(), with the counters AF_LAMPORT added. */
+static const char *stat_name(unsigned int k)
+{
+	if (k == LAMPORT_NODE_STAT_DROP_PORT)
+		return "DROP_PORT";
+	if (k == LAMPORT_NODE_STAT_DROP_FLOW)
+		return "DROP_FLOW";
+	return lt_node_stat_name(k);
+}
 
 /* ---- datagrams --------------------------------------------------------- */
 
@@ -125,14 +169,27 @@ static uint32_t get32(const uint8_t *p)
 	return (uint32_t)get16(p) << 16 | get16(p + 2);
 }
 
-/*
- * What A's node must do with a datagram of len bytes from B's garbage
- * sockets: the counter of the first check that fails.  Those sockets are
- * never at peer 2's address and port, so a datagram that passes every
- * other check is dropped for its address.
- */
-static unsigned int classify(const uint8_t *b, size_t len)
+/* The length of the fixed part of a DGRAM, RDM or RDM_ACK body. */
+static size_t body_hdr_len(uint8_t type)
 {
+	return type == WIRE_DGRAM ? WIRE_DGRAM_HDR_LEN :
+	       type == WIRE_RDM ? WIRE_RDM_HDR_LEN : WIRE_ACK_BODY_LEN;
+}
+
+/*
+ * What A's node must do with a datagram of len bytes from B: the counter
+ * of the first check that fails, or ACCEPTED.  from_peer: it came from
+ * peer 2's address and port (the raw socket); B's garbage sockets never
+ * are there, so what they send that passes every other check is dropped
+ * for its address.  A's only AF_LAMPORT socket is an RDM one at rdm_port,
+ * which never sent anything: it has no flow an ACK could be for.
+ */
+static unsigned int classify(const uint8_t *b, size_t len, bool from_peer,
+			     uint16_t rdm_port)
+{
+	const uint8_t *body = b + WIRE_HDR_LEN;
+	size_t blen;
+
 	if (len < WIRE_HDR_LEN)
 		return LAMPORT_NODE_STAT_DROP_SHORT;
 	if (get32(b) != WIRE_MAGIC)
@@ -141,15 +198,37 @@ static unsigned int classify(const uint8_t *b, size_t len)
 		return LAMPORT_NODE_STAT_DROP_VERSION;
 	if (get16(b + 16) != len || len > WIRE_MAX_LEN)
 		return LAMPORT_NODE_STAT_DROP_LENGTH;
-	if (b[5] != WIRE_HEARTBEAT)
+	if (b[5] == 0 || b[5] > WIRE_TYPE_MAX)
 		return LAMPORT_NODE_STAT_DROP_TYPE;
-	if (len - WIRE_HDR_LEN != WIRE_HB_BODY_LEN)
+	blen = len - WIRE_HDR_LEN;
+	/* A heartbeat's body is checked first, the others' last. */
+	if (b[5] == WIRE_HEARTBEAT && blen != WIRE_HB_BODY_LEN)
 		return LAMPORT_NODE_STAT_DROP_LENGTH;
 	if (get32(b + 12) != NODE_A)
 		return LAMPORT_NODE_STAT_DROP_RECEIVER;
 	if (get32(b + 8) != NODE_B)
 		return LAMPORT_NODE_STAT_DROP_SENDER;
-	return LAMPORT_NODE_STAT_DROP_ADDR;
+	if (!from_peer)
+		return LAMPORT_NODE_STAT_DROP_ADDR;
+
+	switch (b[5]) {
+	case WIRE_DGRAM:
+	case WIRE_RDM:
+		/* Ports at 0 and 2, an RDM seq at 20. */
+		if (blen < body_hdr_len(b[5]) || !get16(body) || !get16(body + 2) ||
+		    (b[5] == WIRE_RDM && !get32(body + 20)))
+			return LAMPORT_NODE_STAT_DROP_LENGTH;
+		if (b[5] == WIRE_RDM && get16(body + 2) == rdm_port)
+			return ACCEPTED;
+		return LAMPORT_NODE_STAT_DROP_PORT;	/* A has no DGRAM socket */
+	case WIRE_RDM_ACK:
+		if (blen != WIRE_ACK_BODY_LEN || !get16(body) || !get16(body + 2))
+			return LAMPORT_NODE_STAT_DROP_LENGTH;
+		if (get16(body + 2) != rdm_port)
+			return LAMPORT_NODE_STAT_DROP_PORT;
+		return LAMPORT_NODE_STAT_DROP_FLOW;
+	}
+	return ACCEPTED;	/* a heartbeat from peer 2 */
 }
 
 /*
@@ -166,7 +245,7 @@ static void build(struct lt_rng *r, uint8_t *b, size_t len, uint8_t type,
 	lt_fill(r, b, len);
 	put32(body, lt_below(r, 4096));			/* seq */
 	put32(body + 4, FORGED_INTERVAL_US);
-	body[8] = FORGED_MULT;				/* 3 pad bytes: 0 */
+	body[8] = FORGED_MULT;				/* pad, epoch: 0 */
 	put64(body + 12, lt_rand64(r));			/* tx_ns */
 	put32(body + 20, lt_below(r, 4096));		/* echo_seq */
 	put64(body + 24, lt_rand64(r));			/* echo_tx_ns */
@@ -193,6 +272,71 @@ static void build(struct lt_rng *r, uint8_t *b, size_t len, uint8_t type,
 	put16(b + 18, 0);
 }
 
+/*
+ * A DGRAM, RDM or RDM_ACK message of len bytes (at least a header) from
+ * sender to receiver, from port src to port dst: its body well formed as
+ * far as len reaches (flags 0; a random stamp, epoch and RDM seq from 1;
+ * an ACK's cumulative ack, window and SACK random), then random bytes.
+ */
+static void build_msg(struct lt_rng *r, uint8_t *b, size_t len, uint8_t type,
+		      uint32_t sender, uint32_t receiver, uint16_t src,
+		      uint16_t dst)
+{
+	uint8_t body[WIRE_ACK_BODY_LEN] = { 0 };
+	size_t n = body_hdr_len(type);
+
+	build(r, b, len, type, sender, receiver);
+	put16(body, src);
+	put16(body + 2, dst);
+	if (type == WIRE_RDM_ACK) {
+		put32(body + 8, lt_rand32(r));			/* epoch */
+		put32(body + 12, lt_below(r, 4096));		/* cum_ack */
+		put32(body + 16, lt_rand32(r));			/* wnd */
+		put64(body + 20, lt_rand64(r));			/* sack */
+	} else {
+		put64(body + 8, lt_rand64(r));			/* stamp */
+		put32(body + 16, lt_rand32(r));			/* RDM: epoch */
+		put32(body + 20, lt_range(r, 1, 4096));		/* RDM: seq */
+	}
+	memcpy(b + WIRE_HDR_LEN, body,
+	       len - WIRE_HDR_LEN < n ? len - WIRE_HDR_LEN : n);
+}
+
+/* A length that a well-formed message of type 2..4 may have. */
+static size_t msg_len(struct lt_rng *r, uint8_t type)
+{
+	size_t hdr = WIRE_HDR_LEN + body_hdr_len(type);
+
+	if (type == WIRE_RDM_ACK)
+		return hdr;
+	if (lt_chance(r, 1, 2))
+		return hdr + lt_below(r, 65);
+	return lt_range(r, hdr, WIRE_MAX_LEN);
+}
+
+/* A port other than 0. */
+static uint16_t any_port(struct lt_rng *r)
+{
+	return (uint16_t)lt_range(r, 1, 65535);
+}
+
+/*
+ * A message of type 2..4 that its addressing alone must fail: mostly well
+ * formed, now and then of any length or from port 0, and half of the time
+ * to A's RDM socket, which would take a well-formed RDM message.
+ */
+static size_t any_msg(struct lt_rng *r, uint8_t *b, uint8_t type,
+		      uint32_t sender, uint32_t receiver, uint16_t rdm_port)
+{
+	size_t len = lt_chance(r, 1, 4) ? lt_range(r, WIRE_HDR_LEN, WIRE_MAX_LEN) :
+		     msg_len(r, type);
+	uint16_t src = lt_chance(r, 1, 8) ? 0 : any_port(r);
+	uint16_t dst = lt_chance(r, 1, 2) ? rdm_port : any_port(r);
+
+	build_msg(r, b, len, type, sender, receiver, src, dst);
+	return len;
+}
+
 /* A random value other than not, from lo..hi. */
 static uint32_t other_than(struct lt_rng *r, uint32_t lo, uint32_t hi,
 			   uint32_t not)
@@ -205,24 +349,30 @@ static uint32_t other_than(struct lt_rng *r, uint32_t lo, uint32_t hi,
 	return v;
 }
 
-/* Datagram i of class c into b; returns its length. */
+/*
+ * Datagram i of class c into b; returns its length.  *from_peer: it goes
+ * from peer 2's address and port.  rdm_port: A's RDM socket's.
+ */
 static size_t generate(struct lt_rng *r, enum cls c, unsigned int i,
-		       uint8_t *b)
+		       uint16_t rdm_port, uint8_t *b, bool *from_peer)
 {
 	static const uint32_t bad_magic[] = {
 		0, 0x54504d4c /* byte-swapped */, 0x6c6d7074 /* "lmpt" */,
 		0xffffffff,
 	};
 	static const uint16_t bad_length[] = {
-		0, 1, 19, 20, 59, 61, 1400, 1401, 65535,
+		0, 1, 19, 20, 59, 61, 1452, 1453, 65535,
 	};
 	static const uint32_t bad_receiver[] = { 0, NODE_B, 77, 0xffffffff };
 	static const uint32_t bad_sender[] = { 0, NODE_A, 3, 77, 0xffffffff };
 	static const size_t bad_body[] = { 0, 1, 39, 41, 80 };
+	static const size_t bad_ack_body[] = { 0, 1, 24, 27, 29, 40 };
 	uint32_t sender = NODE_B, receiver = NODE_A;
 	size_t len = WIRE_HB_LEN;
 	uint8_t type = WIRE_HEARTBEAT;
+	uint16_t dst;
 
+	*from_peer = false;
 	switch (c) {
 	case C_SHORT:
 		len = i % WIRE_HDR_LEN;
@@ -256,9 +406,9 @@ static size_t generate(struct lt_rng *r, enum cls c, unsigned int i,
 			put16(b + 16, bad_length[i / 2 % LT_ARRAY_SIZE(bad_length)]);
 		else
 			put16(b + 16, (uint16_t)(len + 1));
-		/* The length is checked before the type. */
+		/* The length is checked before the type: any will do. */
 		if (lt_chance(r, 1, 4))
-			b[5] = (uint8_t)other_than(r, 0, 255, WIRE_HEARTBEAT);
+			b[5] = (uint8_t)lt_below(r, 256);
 		return len;
 	case C_OVERSIZE:
 		len = i % 3 == 0 ? WIRE_MAX_LEN + 1 : i % 3 == 1 ? UDP_MAX_SENT :
@@ -281,7 +431,7 @@ static size_t generate(struct lt_rng *r, enum cls c, unsigned int i,
 		default:
 			len = lt_range(r, WIRE_HDR_LEN, WIRE_MAX_LEN);
 		}
-		type = i % 8 < 2 ? 0 : (uint8_t)other_than(r, 0, 255, WIRE_HEARTBEAT);
+		type = i % 8 < 2 ? 0 : (uint8_t)lt_range(r, WIRE_TYPE_MAX + 1, 255);
 		/* The type is checked before the receiver. */
 		if (lt_chance(r, 1, 4))
 			receiver = 77;
@@ -314,6 +464,90 @@ static size_t generate(struct lt_rng *r, enum cls c, unsigned int i,
 	case C_ADDR:
 		build(r, b, len, type, sender, receiver);
 		return len;
+	case C_MSG_RECEIVER:
+		receiver = i % 2 ? bad_receiver[i / 2 % LT_ARRAY_SIZE(bad_receiver)] :
+			   other_than(r, 0, 0xffffffff, NODE_A);
+		/* The receiver is checked before the sender, address and body. */
+		if (lt_chance(r, 1, 2))
+			sender = lt_rand32(r);
+		*from_peer = lt_chance(r, 1, 2);
+		return any_msg(r, b, WIRE_DGRAM + i % 3, sender, receiver, rdm_port);
+	case C_MSG_SENDER:
+		sender = i % 2 ? bad_sender[i / 2 % LT_ARRAY_SIZE(bad_sender)] :
+			 other_than(r, 0, 0xffffffff, NODE_B);
+		/* The sender is checked before the address and the body. */
+		*from_peer = lt_chance(r, 1, 2);
+		return any_msg(r, b, WIRE_DGRAM + i % 3, sender, receiver, rdm_port);
+	case C_MSG_ADDR:
+		/* The address is checked before the body. */
+		return any_msg(r, b, WIRE_DGRAM + i % 3, sender, receiver, rdm_port);
+	case C_MSG_BODY:
+		*from_peer = true;
+		type = i % 2 ? WIRE_RDM : WIRE_DGRAM;
+		len = i / 2 % 4 == 0 ?
+		      WIRE_HDR_LEN + lt_below(r, body_hdr_len(type)) :
+		      msg_len(r, type);
+		/* The body is checked before the port: A's RDM one too. */
+		dst = lt_chance(r, 1, 2) ? rdm_port : any_port(r);
+		build_msg(r, b, len, type, sender, receiver, any_port(r), dst);
+		switch (i / 2 % 4) {
+		case 0:		/* shorter than its body header */
+			break;
+		case 1:
+			put16(b + WIRE_HDR_LEN, 0);		/* src_port */
+			break;
+		case 2:
+			put16(b + WIRE_HDR_LEN + 2, 0);		/* dst_port */
+			break;
+		default:
+			if (type == WIRE_RDM)
+				put32(b + WIRE_HDR_LEN + 20, 0);	/* seq */
+			else
+				put32(b + WIRE_HDR_LEN, 0);	/* both ports */
+		}
+		return len;
+	case C_MSG_PORT:
+		*from_peer = true;
+		/* A has no DGRAM socket, and an RDM one at rdm_port only. */
+		type = i % 2 ? WIRE_RDM : WIRE_DGRAM;
+		if (type == WIRE_RDM)
+			dst = (uint16_t)other_than(r, 1, 65535, rdm_port);
+		else
+			dst = i % 4 == 0 ? rdm_port : any_port(r);
+		len = msg_len(r, type);
+		build_msg(r, b, len, type, sender, receiver, any_port(r), dst);
+		return len;
+	case C_ACK_BODY:
+		*from_peer = true;
+		type = WIRE_RDM_ACK;
+		/* The body is checked before the port and the flow. */
+		dst = lt_chance(r, 1, 2) ? rdm_port : any_port(r);
+		if (i % 2) {
+			len = WIRE_HDR_LEN + (i / 2 % 2 ?
+			      bad_ack_body[i / 4 % LT_ARRAY_SIZE(bad_ack_body)] :
+			      other_than(r, 0, WIRE_MAX_LEN - WIRE_HDR_LEN,
+					 WIRE_ACK_BODY_LEN));
+			build_msg(r, b, len, type, sender, receiver, any_port(r), dst);
+			return len;
+		}
+		len = WIRE_HDR_LEN + WIRE_ACK_BODY_LEN;
+		build_msg(r, b, len, type, sender, receiver,
+			  i / 2 % 3 == 1 ? any_port(r) : 0,
+			  i / 2 % 3 == 0 ? dst : 0);
+		return len;
+	case C_ACK_PORT:
+		*from_peer = true;
+		len = WIRE_HDR_LEN + WIRE_ACK_BODY_LEN;
+		build_msg(r, b, len, WIRE_RDM_ACK, sender, receiver, any_port(r),
+			  (uint16_t)other_than(r, 1, 65535, rdm_port));
+		return len;
+	case C_ACK_FLOW:
+		/* A's RDM socket never sent: every epoch is unknown to it. */
+		*from_peer = true;
+		len = WIRE_HDR_LEN + WIRE_ACK_BODY_LEN;
+		build_msg(r, b, len, WIRE_RDM_ACK, sender, receiver, any_port(r),
+			  rdm_port);
+		return len;
 	case C_RANDOM:
 		len = lt_chance(r, 1, 8) ? lt_below(r, WIRE_HDR_LEN) :
 		      lt_below(r, UDP_MAX_SENT + 1);
@@ -342,6 +576,9 @@ FIXTURE(wire) {
 	int ns_a, ns_b;
 	struct lnl a, b;	/* genetlink of node A, of node B */
 	int s4, s6;		/* garbage sockets in B */
+	int raw;		/* raw IPv4 socket in B: peer 2's address */
+	int rdm;		/* the RDM socket in A */
+	uint16_t rdm_port;	/* its port */
 	struct sockaddr_in dst4;
 	struct sockaddr_in6 dst6;
 	struct lt_rng rng;
@@ -362,6 +599,14 @@ FIXTURE_VARIANT_ADD(wire, bad_heartbeat_body) { .cls = C_BODY, .count = 200 };
 FIXTURE_VARIANT_ADD(wire, wrong_receiver) { .cls = C_RECEIVER, .count = 200 };
 FIXTURE_VARIANT_ADD(wire, unknown_sender) { .cls = C_SENDER, .count = 200 };
 FIXTURE_VARIANT_ADD(wire, forged_sender) { .cls = C_ADDR, .count = 200 };
+FIXTURE_VARIANT_ADD(wire, msg_wrong_receiver) { .cls = C_MSG_RECEIVER, .count = 200 };
+FIXTURE_VARIANT_ADD(wire, msg_unknown_sender) { .cls = C_MSG_SENDER, .count = 200 };
+FIXTURE_VARIANT_ADD(wire, msg_forged_sender) { .cls = C_MSG_ADDR, .count = 200 };
+FIXTURE_VARIANT_ADD(wire, msg_bad_body) { .cls = C_MSG_BODY, .count = 200 };
+FIXTURE_VARIANT_ADD(wire, msg_no_port) { .cls = C_MSG_PORT, .count = 200 };
+FIXTURE_VARIANT_ADD(wire, ack_bad_body) { .cls = C_ACK_BODY, .count = 200 };
+FIXTURE_VARIANT_ADD(wire, ack_no_port) { .cls = C_ACK_PORT, .count = 200 };
+FIXTURE_VARIANT_ADD(wire, ack_no_flow) { .cls = C_ACK_FLOW, .count = 200 };
 FIXTURE_VARIANT_ADD(wire, random_bytes) { .cls = C_RANDOM, .count = 1000 };
 FIXTURE_VARIANT_ADD(wire, mixed) { .cls = C_MIXED, .count = 4000 };
 
@@ -387,7 +632,7 @@ static void node_read(struct __test_metadata *_metadata, struct lnl *nl,
 	}
 	for (k = LAMPORT_NODE_STAT_RX; k <= LAMPORT_NODE_STAT_MAX; k++)
 		ASSERT_TRUE(n->has_stat[k]) {
-			TH_LOG("NODE_STATS without %s", lt_node_stat_name(k));
+			TH_LOG("NODE_STATS without %s", stat_name(k));
 		}
 }
 
@@ -400,11 +645,11 @@ static void log_deltas(struct __test_metadata *_metadata,
 
 	for (k = LAMPORT_NODE_STAT_RX; k <= LAMPORT_NODE_STAT_MAX; k++) {
 		if (k < FIRST_DROP)
-			TH_LOG("  %-13s moved by %llu", lt_node_stat_name(k),
+			TH_LOG("  %-13s moved by %llu", stat_name(k),
 			       (unsigned long long)(n->stat[k] - base->stat[k]));
 		else
 			TH_LOG("  %-13s moved by %llu, expected %llu",
-			       lt_node_stat_name(k),
+			       stat_name(k),
 			       (unsigned long long)(n->stat[k] - base->stat[k]),
 			       (unsigned long long)expected[k]);
 	}
@@ -494,21 +739,70 @@ static void peer_wait_rx(struct __test_metadata *_metadata, struct lnl *nl,
 	}
 }
 
+/* How a datagram leaves B. */
+enum via {
+	VIA_V4,		/* a garbage socket: 198.18.0.2:<ephemeral> */
+	VIA_V6,		/* a garbage socket: [fd00::2]:<ephemeral> */
+	VIA_PEER,	/* the raw socket: 198.18.0.2:1978, peer 2 itself */
+	VIA_MAX = VIA_PEER,
+};
+
+static const char *const via_name[VIA_MAX + 1] = {
+	[VIA_V4]	= "IPv4",
+	[VIA_V6]	= "IPv6",
+	[VIA_PEER]	= "IPv4 from 198.18.0.2:1978",
+};
+
+/* The UDP checksum of udp (header, check 0, and payload) from B to A. */
+static uint16_t udp4_csum(const uint8_t *udp, size_t len)
+{
+	uint32_t sum = (ADDR_B4 >> 16) + (ADDR_B4 & 0xffff) +
+		       (ADDR_A4 >> 16) + (ADDR_A4 & 0xffff) +
+		       IPPROTO_UDP + (uint32_t)len;
+	size_t k;
+
+	for (k = 0; k + 1 < len; k += 2)
+		sum += get16(udp + k);
+	if (len % 2)
+		sum += (uint32_t)udp[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	sum = ~sum & 0xffff;
+	return sum ? (uint16_t)sum : 0xffff;
+}
+
 static void send_one(struct __test_metadata *_metadata,
-		     FIXTURE_DATA(wire) *self, bool v6, const uint8_t *b,
+		     FIXTURE_DATA(wire) *self, enum via via, const uint8_t *b,
 		     size_t len)
 {
+	static uint8_t udp[8 + UDP_MAX_SENT];
 	ssize_t n;
 
-	if (v6)
-		n = sendto(self->s6, b, len, 0, (const struct sockaddr *)&self->dst6,
-			   sizeof(self->dst6));
-	else
+	switch (via) {
+	case VIA_V4:
 		n = sendto(self->s4, b, len, 0, (const struct sockaddr *)&self->dst4,
 			   sizeof(self->dst4));
+		break;
+	case VIA_V6:
+		n = sendto(self->s6, b, len, 0, (const struct sockaddr *)&self->dst6,
+			   sizeof(self->dst6));
+		break;
+	default:
+		/* The UDP header is ours to write: from port 1978. */
+		put16(udp, LAMPORT_DEFAULT_PORT);
+		put16(udp + 2, LAMPORT_DEFAULT_PORT);
+		put16(udp + 4, (uint16_t)(8 + len));
+		put16(udp + 6, 0);
+		memcpy(udp + 8, b, len);
+		put16(udp + 6, udp4_csum(udp, 8 + len));
+		n = sendto(self->raw, udp, 8 + len, 0,
+			   (const struct sockaddr *)&self->dst4, sizeof(self->dst4));
+		if (n >= 8)
+			n -= 8;
+	}
 	ASSERT_EQ((ssize_t)len, n) {
-		TH_LOG("sendto (%s, %zu bytes): %s", v6 ? "IPv6" : "IPv4",
-		       len, strerror(errno));
+		TH_LOG("sendto (%s, %zu bytes): %s", via_name[via], len,
+		       strerror(errno));
 	}
 }
 
@@ -517,7 +811,7 @@ static void send_one(struct __test_metadata *_metadata,
  * a link that is not quite up: send empty ones until A counts one.
  */
 static void warm_up(struct __test_metadata *_metadata, FIXTURE_DATA(wire) *self,
-		    bool v6)
+		    enum via via)
 {
 	uint64_t base, deadline;
 	struct lt_node n;
@@ -526,7 +820,7 @@ static void warm_up(struct __test_metadata *_metadata, FIXTURE_DATA(wire) *self,
 	node_read(_metadata, &self->a, &n);
 	base = n.stat[LAMPORT_NODE_STAT_DROP_SHORT];
 	for (tries = 0; tries < 20; tries++) {
-		send_one(_metadata, self, v6, (const uint8_t *)"", 0);
+		send_one(_metadata, self, via, (const uint8_t *)"", 0);
 		deadline = lt_now_ms() + 500;
 		do {
 			node_read(_metadata, &self->a, &n);
@@ -536,7 +830,7 @@ static void warm_up(struct __test_metadata *_metadata, FIXTURE_DATA(wire) *self,
 		} while (lt_now_ms() <= deadline);
 	}
 	ASSERT_LT(base, n.stat[LAMPORT_NODE_STAT_DROP_SHORT]) {
-		TH_LOG("nothing sent over %s reaches node A", v6 ? "IPv6" : "IPv4");
+		TH_LOG("nothing sent over %s reaches node A", via_name[via]);
 	}
 }
 
@@ -572,6 +866,72 @@ static uint16_t local_port(int fd)
 	if (ss.ss_family == AF_INET)
 		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/*
+ * A raw IPv4 socket that sends UDP datagrams from 198.18.0.2, with the
+ * UDP header written by the caller: the only way to forge what comes from
+ * peer 2, whose port 1978 B's own node holds.  It takes nothing in.
+ */
+static int peer_socket(void)
+{
+	static struct sock_filter drop_all[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
+	const struct sock_fprog prog = {
+		.len = LT_ARRAY_SIZE(drop_all),
+		.filter = drop_all,
+	};
+	struct sockaddr_in src = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(ADDR_B4),
+	};
+	int fd, err;
+
+	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) ||
+	    bind(fd, (struct sockaddr *)&src, sizeof(src))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* The AF_LAMPORT family number lamport.ko registered, or -errno. */
+static int af_lamport_family(void)
+{
+	FILE *f = fopen(LAMPORT_FAMILY_PARAM, "re");
+	int family = 0, n;
+
+	if (!f)
+		return -errno;
+	n = fscanf(f, "%d", &family);
+	fclose(f);
+	return n == 1 && family > 0 && family <= 65535 ? family : -EPROTO;
+}
+
+/* An RDM socket of the current netns' node, on an ephemeral port: *port. */
+static int rdm_socket(uint16_t *port)
+{
+	struct sockaddr_lamport sa = { 0 };
+	socklen_t len = sizeof(sa);
+	int family = af_lamport_family(), fd, err;
+
+	if (family < 0)
+		return family;
+	fd = socket(family, SOCK_RDM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	sa.slam_family = (__kernel_sa_family_t)family;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	*port = sa.slam_port;
+	return fd;
 }
 
 /* One side of the veth pair: link and loopback up, both addresses. */
@@ -636,6 +996,7 @@ FIXTURE_SETUP(wire)
 	struct lt_peer p;
 
 	self->ns_a = self->ns_b = self->s4 = self->s6 = -1;
+	self->raw = self->rdm = -1;
 	lt_rng_seed(&self->rng, seed);
 	TH_LOG("LAMPORT_WIRE_SEED=%llu", (unsigned long long)seed);
 
@@ -658,10 +1019,14 @@ FIXTURE_SETUP(wire)
 	ASSERT_LE(0, self->s6);
 	ASSERT_NE(LAMPORT_DEFAULT_PORT, local_port(self->s4));
 	ASSERT_NE(LAMPORT_DEFAULT_PORT, local_port(self->s6));
+	self->raw = peer_socket();
+	ASSERT_LE(0, self->raw) {
+		TH_LOG("raw socket: %s", strerror(-self->raw));
+	}
 
 	self->dst4.sin_family = AF_INET;
 	self->dst4.sin_port = htons(LAMPORT_DEFAULT_PORT);
-	self->dst4.sin_addr.s_addr = htonl(0xc6120001);	/* 198.18.0.1 */
+	self->dst4.sin_addr.s_addr = htonl(ADDR_A4);
 	self->dst6.sin6_family = AF_INET6;
 	self->dst6.sin6_port = htons(LAMPORT_DEFAULT_PORT);
 	self->dst6.sin6_addr.s6_addr[0] = 0xfd;		/* fd00::1 */
@@ -670,6 +1035,13 @@ FIXTURE_SETUP(wire)
 	/* Sockets keep their netns: from here on, which one we are in is moot. */
 	node_up(_metadata, &self->b, NODE_B, NODE_A, 1);
 	node_up(_metadata, &self->a, NODE_A, NODE_B, 2);
+	/* The RDM socket belongs to the node it is created in: A's. */
+	ASSERT_EQ(0, lt_netns_enter(self->ns_a));
+	self->rdm = rdm_socket(&self->rdm_port);
+	ASSERT_LE(0, self->rdm) {
+		TH_LOG("AF_LAMPORT SOCK_RDM socket in A: %s", strerror(-self->rdm));
+	}
+	TH_LOG("A's RDM socket is at port %u", self->rdm_port);
 
 	deadline = lt_now_ms() + ALIVE_MS;
 	do {
@@ -682,8 +1054,9 @@ FIXTURE_SETUP(wire)
 		peer_log(_metadata, "setup", &p);
 	}
 
-	warm_up(_metadata, self, false);
-	warm_up(_metadata, self, true);
+	warm_up(_metadata, self, VIA_V4);
+	warm_up(_metadata, self, VIA_V6);
+	warm_up(_metadata, self, VIA_PEER);
 	/* Let whatever the warm-up left in flight land before the baseline. */
 	lt_sleep_ms(100);
 }
@@ -694,6 +1067,10 @@ FIXTURE_TEARDOWN(wire)
 		close(self->s4);
 	if (self->s6 >= 0)
 		close(self->s6);
+	if (self->raw >= 0)
+		close(self->raw);
+	if (self->rdm >= 0)
+		close(self->rdm);
 	lnl_close(&self->a);
 	lnl_close(&self->b);
 	if (self->ns_a >= 0)
@@ -710,6 +1087,7 @@ TEST_F_TIMEOUT(wire, dropped_counted_not_trusted, 300)
 	uint64_t rx_seen, drops0, got;
 	struct lt_node n0, n;
 	struct lt_peer p0, p;
+	bool from_peer;
 	enum cls c;
 	size_t len;
 
@@ -723,17 +1101,24 @@ TEST_F_TIMEOUT(wire, dropped_counted_not_trusted, 300)
 	for (sent = 0; sent < count; ) {
 		c = variant->cls == C_MIXED ?
 		    (enum cls)lt_below(&self->rng, C_MIXED) : variant->cls;
-		len = generate(&self->rng, c, sent, dgram);
-		k = classify(dgram, len);
+		len = generate(&self->rng, c, sent, self->rdm_port, dgram,
+			       &from_peer);
+		k = classify(dgram, len, from_peer, self->rdm_port);
+		/* Nothing sent may pass every check. */
+		ASSERT_NE(ACCEPTED, k) {
+			TH_LOG("class %d datagram %u (%zu bytes) would be accepted",
+			       c, sent, len);
+		}
 		if (cls_counter[c]) {
 			/* The generator itself makes what it means to. */
 			ASSERT_EQ(cls_counter[c], k) {
 				TH_LOG("class %d datagram %u (%zu bytes) classifies as %s",
-				       c, sent, len, lt_node_stat_name(k));
+				       c, sent, len, stat_name(k));
 			}
 		}
 		expected[k]++;
-		send_one(_metadata, self, sent % 2, dgram, len);
+		send_one(_metadata, self, from_peer ? VIA_PEER :
+			 sent % 2 ? VIA_V6 : VIA_V4, dgram, len);
 		sent++;
 
 		if (sent % CHUNK && sent < count)
@@ -758,7 +1143,7 @@ TEST_F_TIMEOUT(wire, dropped_counted_not_trusted, 300)
 		got = n.stat[k] - n0.stat[k];
 		EXPECT_EQ(expected[k], got) {
 			TH_LOG("%s moved by %llu, expected %llu",
-			       lt_node_stat_name(k), (unsigned long long)got,
+			       stat_name(k), (unsigned long long)got,
 			       (unsigned long long)expected[k]);
 		}
 	}
