@@ -37,7 +37,7 @@ KMOD_SOURCES := $(wildcard $(SRC)/kmod/*.[ch] $(SRC)/kmod/core/*.[ch]) \
 
 .PHONY: all deps modules user selftests ksrc lint sparse checkpatch \
 	test-user vm-test vm-shell vm-run demo check clean help debug-kernel \
-	bench-fd
+	bench-fd bench-msg
 
 all: modules user selftests
 
@@ -53,6 +53,8 @@ help:
 	@echo "make bench-fd         lamport.ko vs its userspace twin vs FRR bfdd, in test VMs"
 	@echo "                      [KERNELS=6.1 6.12] [BENCH_ARGS=...] [BENCH_TIMEOUT=7200];"
 	@echo "                      results and CDF plots in build/bench/fd/<kernel>/"
+	@echo "make bench-msg        AF_LAMPORT vs UDP and TCP, in test VMs [KERNELS=6.1 6.12]"
+	@echo "                      [BENCH_ARGS=...]; results and plots in build/bench/msg/<kernel>/"
 	@echo "make lint             sparse (C=2) and checkpatch on the kernel code"
 	@echo "make test-user        host tests of the userspace code and harness"
 	@echo "KDIR=<tree>           build the module against another kernel tree"
@@ -149,6 +151,15 @@ bench-fd:
 	@set -e; rels=$$($(S)/kernels $(bench_kernels)); \
 	for rel in $$rels; do \
 		LAMPORT_VM_TIMEOUT=$(BENCH_TIMEOUT) $(S)/bench-fd "$$rel" $(BENCH_ARGS); \
+	done
+
+# `lamport bench msg`, AF_LAMPORT against UDP and TCP on the same path, the
+# same way: results and plots in build/bench/msg/<kernel>/.
+bench-msg:
+	@$(MAKE) --no-print-directory all KERNELS="$(bench_kernels)"
+	@set -e; rels=$$($(S)/kernels $(bench_kernels)); \
+	for rel in $$rels; do \
+		LAMPORT_VM_TIMEOUT=$(BENCH_TIMEOUT) $(S)/bench-msg "$$rel" $(BENCH_ARGS); \
 	done
 
 demo:

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * lamport bench: measurements that boot nothing themselves; they run where
- * lamport.ko is loaded (the test VMs: make bench-fd).
+ * lamport.ko is loaded (the test VMs: make bench-fd, scripts/bench-msg).
  */
 
 #include <errno.h>
@@ -37,7 +37,21 @@ static int bench_help(struct ctx *ctx, int argc, char **argv)
 	       "(0: skip). probe N times how late N absolute 10 ms sleeps of the bench\n"
 	       "(SCHED_FIFO) wake up, with no load: the VM's timer precision (0: skip).\n"
 	       "-o DIR writes results.json, table.txt and td-COND-DET.dat there.\n"
-	       "Needs root, lamport.ko, lamport-twin beside lamport, frr, stress-ng.\n");
+	       "Needs root, lamport.ko, lamport-twin beside lamport, frr, stress-ng.\n"
+	       "\n"
+	       "Usage: lamport bench msg [ -o DIR ] [ duration SEC ] [ rtt N ] [ reps N ]\n"
+	       "                         [ pin { split | same | none } ] [ quick ]\n"
+	       "AF_LAMPORT against UDP and TCP between two network namespaces on one veth\n"
+	       "link (nodes 1 and 2, heartbeats every 10 ms): DGRAM vs UDP messages/s at\n"
+	       "64 B and 1 KiB (SEC seconds of sending, default 3) and ping-pong round trips\n"
+	       "(N, default 2000); RDM vs TCP goodput of 1 KiB messages on a clean link and\n"
+	       "with netem loss 1%% and 5%% (no delay) on both ends. Each side runs reps\n"
+	       "times (default 2), interleaved, and the median counts. The sender runs on\n"
+	       "CPU 0, the receiver on CPU 1 (split, the default), on CPU 0 too (same), or\n"
+	       "where the scheduler puts them (none). quick: 0.5 s, 200 round trips, one\n"
+	       "run each (a smoke test). -o DIR writes table.txt,\n"
+	       "results.json and .dat files for scripts/bench-msg-plot. Needs root and\n"
+	       "lamport.ko.\n");
 	return 0;
 }
 
@@ -218,10 +232,120 @@ static int bench_fd(struct ctx *ctx, int argc, char **argv)
 	return err;
 }
 
+/* SEC: seconds ("3", "0.5") or a duration with its unit ("500ms"). */
+static int parse_seconds(const char *val, uint64_t *ns)
+{
+	char buf[32];
+	size_t len = val ? strlen(val) : 0;
+	uint32_t us;
+
+	if (!len || len + 2 > sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s%s", val,
+		 val[len - 1] >= '0' && val[len - 1] <= '9' ? "s" : "");
+	if (parse_duration_us(buf, &us))
+		return -EINVAL;
+	*ns = (uint64_t)us * 1000;
+	return 0;
+}
+
+static int msg_arg(struct msg_opts *o, const char *key, const char *val,
+		   bool *dur, bool *rtt, bool *reps)
+{
+	bool known = !strcmp(key, "-o") || !strcmp(key, "out") ||
+		     matches(key, "duration") || !strcmp(key, "rtt") ||
+		     matches(key, "reps") || !strcmp(key, "pin");
+	uint32_t v;
+
+	if (!known)
+		return unknarg("argument", key, BENCH_HELP);
+	if (!val)
+		return needarg(key);
+	if (!strcmp(key, "-o") || !strcmp(key, "out")) {
+		if (strlen(val) >= sizeof(o->outdir))
+			return invarg("path too long", val);
+		snprintf(o->outdir, sizeof(o->outdir), "%s", val);
+	} else if (matches(key, "duration")) {
+		if (parse_seconds(val, &o->duration_ns) ||
+		    o->duration_ns < 100 * NSEC_PER_MSEC ||
+		    o->duration_ns > 3600 * NSEC_PER_SEC)
+			return invarg("duration is 0.1..3600 seconds", val);
+		*dur = true;
+	} else if (!strcmp(key, "pin")) {
+		if (!strcmp(val, "same"))
+			o->pin = MSG_PIN_SAME;
+		else if (!strcmp(val, "split"))
+			o->pin = MSG_PIN_SPLIT;
+		else if (!strcmp(val, "none"))
+			o->pin = MSG_PIN_NONE;
+		else
+			return invarg("pin is same, split or none", val);
+	} else if (!strcmp(key, "rtt")) {
+		if (parse_u32(val, &v) || !v || v > 1000000)
+			return invarg("rtt is 1..1000000 round trips", val);
+		o->rtt = v;
+		*rtt = true;
+	} else {
+		if (parse_u32(val, &v) || !v || v > MSG_MAX_REPS)
+			return invarg("reps is 1..9", val);
+		o->reps = v;
+		*reps = true;
+	}
+	return 0;
+}
+
+int bench_msg_parse(struct msg_opts *o, int argc, char **argv)
+{
+	bool dur = false, rtt = false, reps = false;
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	o->pin = MSG_PIN_SPLIT;
+	for (i = 0; i < argc; i++) {
+		if (matches(argv[i], "quick")) {
+			o->quick = true;
+			continue;
+		}
+		if (msg_arg(o, argv[i], i + 1 < argc ? argv[i + 1] : NULL,
+			    &dur, &rtt, &reps))
+			return -1;
+		i++;
+	}
+	/* quick gives other defaults; what is given explicitly stays. */
+	if (!dur)
+		o->duration_ns = o->quick ? 500 * NSEC_PER_MSEC : 3 * NSEC_PER_SEC;
+	if (!rtt)
+		o->rtt = o->quick ? 200 : 2000;
+	if (!reps)
+		o->reps = o->quick ? 1 : 2;
+	return 0;
+}
+
+static int bench_msg(struct ctx *ctx, int argc, char **argv)
+{
+	static struct msg_results r;
+	static struct msg_opts o;
+	int err;
+
+	if (argc && matches(argv[0], "help"))
+		return bench_help(ctx, 0, argv);
+	if (bench_msg_parse(&o, argc, argv))
+		return -1;
+	o.json = ctx->json;
+	o.pretty = ctx->pretty;
+	err = bench_msg_run(&o, &r);
+	/* After a failed run, what was measured until then. */
+	if (r.nm)
+		err = bench_msg_report(&r) ?: err;
+	msg_results_free(&r);
+	return err;
+}
+
 int do_bench(struct ctx *ctx, int argc, char **argv)
 {
 	static const struct cmd cmds[] = {
 		{ "fd",		bench_fd },
+		{ "msg",	bench_msg },
 		{ "help",	bench_help },
 		{ NULL, NULL },
 	};

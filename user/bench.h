@@ -2,6 +2,7 @@
 /*
  * lamport bench fd: failure-detection latency and accuracy of lamport.ko, its
  * userspace twin and FRR's bfdd, side by side on one veth link.
+ * lamport bench msg: AF_LAMPORT against UDP and TCP on the same link.
  *
  * bench_stats.c is pure (samples, percentiles, the accuracy metrics of Chen,
  * Toueg and Aguilera) and host-tested; bench_env.c builds the testbed
@@ -153,6 +154,122 @@ static inline uint64_t mean_interval_ns(uint32_t interval_us)
 	return (uint64_t)interval_us * 875;
 }
 
+/* --- lamport bench msg (bench_msg.c runs it, bench_msg_report.c reports) - */
+
+/*
+ * Each measurement compares a baseline (UDP or TCP) with AF_LAMPORT (DGRAM
+ * or RDM) on the same path, their runs interleaved: base, lamport, base,
+ * lamport, ...
+ */
+enum msg_kind {
+	MSG_RATE,	/* messages/s: UDP vs DGRAM blast */
+	MSG_RTT,	/* ping-pong round trips: UDP vs DGRAM */
+	MSG_TPUT,	/* goodput of 1 KiB messages: TCP vs RDM */
+};
+
+enum { MSG_BASE, MSG_LAMPORT, MSG_SIDES };
+
+/* Where the two ends run: A on CPU 0, B on CPU 0 too, on CPU 1, or anywhere. */
+enum msg_pin { MSG_PIN_SAME, MSG_PIN_SPLIT, MSG_PIN_NONE };
+
+#define MSG_MAX_REPS	9
+#define MSG_MAX_MEAS	8
+#define MSG_MAX_ROWS	16
+#define MSG_MAX_TARGETS	12
+
+struct msg_opts {
+	char outdir[256];	/* "": no files */
+	uint64_t duration_ns;	/* of each blast or goodput run */
+	uint32_t rtt;		/* round trips per RTT run */
+	uint32_t reps;		/* runs of each side */
+	enum msg_pin pin;
+	bool quick;
+	bool json, pretty;
+};
+
+/* One run of one side; rates come from what arrived within elapsed_ns. */
+struct msg_run {
+	uint64_t elapsed_ns;
+	uint64_t tx_msgs, tx_bytes, tx_errors;
+	uint64_t rx_msgs, rx_bytes;
+	int last_error;		/* errno of the last failed send; 0: none */
+	/* RDM: the sending flow's LAMPORT_FLOW_STAT_* as the run ended. */
+	bool has_flow;
+	uint64_t flow[LAMPORT_FLOW_STAT_MAX + 1];
+};
+
+struct msg_side {
+	struct msg_run run[MSG_MAX_REPS];
+	unsigned int nrun;
+	struct samples rtt;	/* MSG_RTT: every round trip of every run, ns */
+	uint32_t rtt_lost;	/* round trips with no answer within 1 s */
+	int rcvbuf;		/* SO_RCVBUF of the receiving socket, read back */
+};
+
+struct msg_meas {
+	char name[24];		/* "dgram-64", "rtt-1024", "rdm-loss5", ... */
+	enum msg_kind kind;
+	uint32_t size;		/* message bytes */
+	uint32_t loss_pct;	/* netem loss on both veth ends */
+	struct msg_side side[MSG_SIDES];
+};
+
+struct sys_info {
+	char kernel[128];
+	char machine[128];
+	unsigned int cpus;
+};
+
+struct msg_results {
+	const struct msg_opts *opts;
+	struct msg_meas m[MSG_MAX_MEAS];
+	unsigned int nm;
+	struct sys_info sys;
+};
+
+/* One line of the table: a figure of both sides and their ratio. */
+struct msg_row {
+	char key[32];		/* "dgram-64-rx", "rtt-64-p99", "rdm-loss5" */
+	char label[48];
+	const char *unit;	/* "msg/s", "us", "MB/s" */
+	const char *base_name;	/* "UDP" or "TCP" */
+	const char *lamport_name;	/* "DGRAM" or "RDM" */
+	double base, lamport;
+	double ratio;		/* lamport / base; NaN without both */
+	bool lower_better;
+};
+
+struct msg_target {
+	char name[96];
+	char detail[192];
+	bool met;
+};
+
+int bench_msg_parse(struct msg_opts *o, int argc, char **argv);
+/* -1 on a failure; r->nm is 0 when nothing could start, else r holds what ran. */
+int bench_msg_run(const struct msg_opts *o, struct msg_results *r);
+int bench_msg_report(const struct msg_results *r);
+void msg_results_free(struct msg_results *r);
+
+/* The median of n values (the mean of the middle two for even n); NaN for none. */
+double msg_median(const double *v, unsigned int n);
+/* lamport / base, NaN unless both are finite and base is positive. */
+double msg_ratio(double base, double lamport);
+/* Per second of the run: messages and bytes that arrived, messages sent. */
+double msg_run_rx_rate(const struct msg_run *run);
+double msg_run_rx_bytes_rate(const struct msg_run *run);
+double msg_run_tx_rate(const struct msg_run *run);
+/* The rows of the table, in measurement order; returns how many. */
+unsigned int msg_rows(const struct msg_results *r, struct msg_row *rows,
+		      unsigned int max);
+/* ratio within the target: >= factor, or <= factor when lower is better. */
+bool msg_target_met(double ratio, double factor, bool lower_better);
+/* The targets for the rows present; returns how many. */
+unsigned int msg_targets(const struct msg_row *rows, unsigned int nrows,
+			 struct msg_target *t);
+/* A figure for the table: 6 significant digits at most, "-" for NaN. */
+char *msg_fmt_value(double v, char *buf, size_t size);
+
 /* --- bench_env.c --------------------------------------------------------- */
 
 #define BENCH_NS_A	"lpbench-a"
@@ -190,6 +307,9 @@ int netem_del(struct netem *n);
 pid_t spawn(char *const argv[], int out_fd, const char *log);
 void reap(pid_t pid);		/* SIGTERM to its group, then wait */
 void reap_all_children(void);
+
+/* The running kernel, the CPU model and the CPUs online. */
+void sys_info_read(struct sys_info *s);
 
 /* Idle (and iowait) time of all CPUs so far, in ns, USER_HZ resolution. */
 int cpu_idle_ns(uint64_t *ns);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -299,4 +300,30 @@ int cpu_idle_ns(uint64_t *ns)
 		return -EPROTO;
 	*ns = (v[3] + v[4]) * (NSEC_PER_SEC / (unsigned long long)hz);
 	return 0;
+}
+
+void sys_info_read(struct sys_info *s)
+{
+	struct utsname u;
+	char line[256];
+	FILE *f;
+
+	memset(s, 0, sizeof(*s));
+	if (!uname(&u)) {
+		snprintf(s->kernel, sizeof(s->kernel), "%s", u.release);
+		snprintf(s->machine, sizeof(s->machine), "%s", u.machine);
+	}
+	s->cpus = (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
+	f = fopen("/proc/cpuinfo", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+
+		if (strncmp(line, "model name", 10) || !colon)
+			continue;
+		colon[strcspn(colon, "\n")] = '\0';
+		snprintf(s->machine, sizeof(s->machine), "%s", colon + 2);
+		break;
+	}
+	if (f)
+		fclose(f);
 }

@@ -26,7 +26,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -878,27 +877,12 @@ static int find_twin(struct bench *b)
 
 static void machine_info(struct bench_results *r)
 {
-	struct utsname u;
-	char line[256];
-	FILE *f;
+	struct sys_info s;
 
-	if (!uname(&u)) {
-		snprintf(r->kernel, sizeof(r->kernel), "%s", u.release);
-		snprintf(r->machine, sizeof(r->machine), "%s", u.machine);
-	}
-	r->cpus = (unsigned int)sysconf(_SC_NPROCESSORS_ONLN);
-	f = fopen("/proc/cpuinfo", "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		char *colon = strchr(line, ':');
-
-		if (strncmp(line, "model name", 10) || !colon)
-			continue;
-		colon[strcspn(colon, "\n")] = '\0';
-		snprintf(r->machine, sizeof(r->machine), "%s", colon + 2);
-		break;
-	}
-	if (f)
-		fclose(f);
+	sys_info_read(&s);
+	snprintf(r->kernel, sizeof(r->kernel), "%s", s.kernel);
+	snprintf(r->machine, sizeof(r->machine), "%s", s.machine);
+	r->cpus = s.cpus;
 }
 
 static int bench_setup(struct bench *b)
