@@ -37,6 +37,9 @@ struct lamport_flow_tx {
 	u16 port;
 	u32 epoch;
 	struct sk_buff_head queue;	/* seq order: acked ones leave */
+	struct sk_buff *send_head;	/* the first never sent, or NULL */
+	u32 lost;		/* sent, then declared lost: to send again */
+	u32 sacked;		/* held by the receiver past a gap */
 	u32 snd_una;		/* oldest not acknowledged */
 	u32 snd_nxt;		/* next never sent */
 	u32 next_seq;		/* for the next message queued */
@@ -63,6 +66,7 @@ struct lamport_flow_rx {
 	struct sk_buff_head ooo;	/* held past a gap, seq order */
 	u64 last_ns;
 	bool window_closed;
+	u8 unacked;		/* delivered since the last ack */
 	u64 duplicates, delivered, window_drops;
 };
 
@@ -74,6 +78,7 @@ struct lamport_tx_cb {
 	u8 tx_count;
 	bool sacked;
 	bool in_flight;
+	bool lost;
 };
 
 #define LAMPORT_TX_CB(skb) ((struct lamport_tx_cb *)(skb)->cb)
@@ -123,33 +128,68 @@ static void lamport_rdm_arm(struct lamport_sock *lsk, u64 deadline)
 }
 
 /* A copy of a queued message to put on the wire. */
-static void lamport_tx_copy(struct lamport_flow_tx *f, struct sk_buff *skb,
-			    struct sk_buff_head *xq)
+static struct sk_buff *lamport_tx_copy(struct lamport_flow_tx *f,
+				       struct sk_buff *skb,
+				       struct sk_buff_head *xq)
 {
 	struct sk_buff *copy = lamport_msg_alloc(skb->len, GFP_ATOMIC);
 
 	if (!copy)
-		return;		/* as if lost: the timer sends it again */
+		return NULL;	/* as if lost: the timer sends it again */
 	skb_copy_bits(skb, 0, skb_put(copy, skb->len), skb->len);
 	LAMPORT_CB(copy)->node = f->node;
 	__skb_queue_tail(xq, copy);
+	return copy;
 }
 
-static void lamport_tx_send(struct lamport_flow_tx *f, struct sk_buff *skb,
-			    u64 now, struct sk_buff_head *xq)
+static void lamport_tx_ack_now(struct sk_buff *copy)
+{
+	if (copy)
+		lp_put16(copy->data + LP_WIRE_HDR_LEN + 4, LP_RDM_F_ACK_NOW);
+}
+
+static void lamport_tx_set_lost(struct lamport_flow_tx *f,
+				struct lamport_tx_cb *cb)
+{
+	if (!cb->lost && !cb->sacked) {
+		cb->lost = true;
+		f->lost++;
+	}
+}
+
+static void lamport_tx_clear_lost(struct lamport_flow_tx *f,
+				  struct lamport_tx_cb *cb)
+{
+	if (cb->lost) {
+		cb->lost = false;
+		f->lost--;
+	}
+}
+
+static struct sk_buff *lamport_tx_send(struct lamport_flow_tx *f,
+				       struct sk_buff *skb, u64 now,
+				       struct sk_buff_head *xq)
 {
 	struct lamport_tx_cb *cb = LAMPORT_TX_CB(skb);
+	struct sk_buff *copy;
 
-	if (cb->tx_count)
+	if (cb->tx_count) {
 		f->retransmits++;
-	else
+		lamport_tx_clear_lost(f, cb);
+	} else {
 		f->snd_nxt = cb->seq + 1;
+		f->send_head = skb_queue_is_last(&f->queue, skb) ? NULL :
+			       skb->next;
+	}
 	cb->tx_count++;
 	cb->tx_ns = now;
 	cb->in_flight = true;
 	f->in_flight++;
 	f->in_flight_cost += cb->cost;
-	lamport_tx_copy(f, skb, xq);
+	copy = lamport_tx_copy(f, skb, xq);
+	if (cb->tx_count > 1)
+		lamport_tx_ack_now(copy);	/* a repair: hear of it soon */
+	return copy;
 }
 
 static void lamport_tx_unflight(struct lamport_flow_tx *f,
@@ -164,32 +204,40 @@ static void lamport_tx_unflight(struct lamport_flow_tx *f,
 
 /*
  * Sends what the windows allow: first what was declared lost, then new
- * messages, all in sequence order.
+ * messages, all in sequence order. When a window stops it, the last one
+ * sent asks for an ack at once: the sender can go on only when it comes.
  */
 static void lamport_flow_push(struct lamport_sock *lsk,
 			      struct lamport_flow_tx *f, u64 now,
 			      struct sk_buff_head *xq)
 {
+	struct sk_buff *skb, *last = NULL;
 	struct lamport_tx_cb *cb;
-	struct sk_buff *skb;
+	bool stopped = false;
 
-	skb_queue_walk(&f->queue, skb) {
+	/* Without losses to repair, what is before send_head is all out. */
+	for (skb = f->lost ? skb_peek(&f->queue) : f->send_head; skb;
+	     skb = skb_queue_is_last(&f->queue, skb) ? NULL : skb->next) {
 		cb = LAMPORT_TX_CB(skb);
 		if (cb->sacked || cb->in_flight)
 			continue;
 		/* The receiver holds no more than LP_SACK_BITS past a gap. */
-		if (f->in_flight >= f->cwnd || cb->seq - f->snd_una > LP_SACK_BITS)
-			break;
-		if (f->in_flight_cost + cb->cost > f->rwnd) {
-			if (!f->in_flight && !f->zero_window) {
+		stopped = f->in_flight >= f->cwnd ||
+			  cb->seq - f->snd_una > LP_SACK_BITS ||
+			  f->in_flight_cost + cb->cost > f->rwnd;
+		if (stopped) {
+			if (!f->in_flight && !f->zero_window &&
+			    f->in_flight_cost + cb->cost > f->rwnd) {
 				f->zero_window = true;
 				f->zero_windows++;
 			}
 			break;
 		}
 		f->zero_window = false;
-		lamport_tx_send(f, skb, now, xq);
+		last = lamport_tx_send(f, skb, now, xq);
 	}
+	if (stopped)
+		lamport_tx_ack_now(last);
 	if (!skb_queue_empty(&f->queue) && !f->deadline)
 		f->deadline = now + f->rto;
 	if (skb_queue_empty(&f->queue))
@@ -320,6 +368,8 @@ static int lamport_rdm_queue(struct lamport_sock *lsk, u32 node, u16 port,
 		.cost = LP_RDM_COST(len),
 	};
 	__skb_queue_tail(&f->queue, skb);
+	if (!f->send_head)
+		f->send_head = skb;
 	f->last_ns = now;
 	*stamp = m.stamp;
 	lamport_flow_push(lsk, f, now, xq);
@@ -436,6 +486,8 @@ static void lamport_flow_detect_loss(struct lamport_flow_tx *f)
 	struct sk_buff *skb;
 	u32 sacked_above = 0;
 
+	if (f->sacked < LAMPORT_RDM_DUPTHRESH)
+		return;
 	skb_queue_reverse_walk(&f->queue, skb) {
 		cb = LAMPORT_TX_CB(skb);
 		if (cb->sacked) {
@@ -443,6 +495,7 @@ static void lamport_flow_detect_loss(struct lamport_flow_tx *f)
 		} else if (cb->in_flight && cb->tx_count == 1 &&
 			   sacked_above >= LAMPORT_RDM_DUPTHRESH) {
 			lamport_tx_unflight(f, cb);
+			lamport_tx_set_lost(f, cb);
 			f->fast_retransmits++;
 			lamport_flow_enter_recovery(f);
 		}
@@ -455,6 +508,8 @@ static void lamport_flow_sack(struct lamport_flow_tx *f, u32 cum, u64 sack)
 	struct sk_buff *skb;
 	u32 bit;
 
+	if (!sack)
+		return;
 	skb_queue_walk(&f->queue, skb) {
 		cb = LAMPORT_TX_CB(skb);
 		if (!seq_before(cb->seq, f->snd_nxt))
@@ -463,8 +518,10 @@ static void lamport_flow_sack(struct lamport_flow_tx *f, u32 cum, u64 sack)
 		if (bit >= LP_SACK_BITS)
 			continue;
 		if ((sack >> bit) & 1 && !cb->sacked) {
-			cb->sacked = true;
 			lamport_tx_unflight(f, cb);
+			lamport_tx_clear_lost(f, cb);
+			cb->sacked = true;
+			f->sacked++;
 		}
 	}
 }
@@ -485,6 +542,9 @@ static void lamport_flow_ack(struct lamport_sock *lsk,
 		if (cb->tx_count == 1 && !cb->sacked)
 			rtt_from = cb->tx_ns;
 		lamport_tx_unflight(f, cb);
+		lamport_tx_clear_lost(f, cb);
+		if (cb->sacked)
+			f->sacked--;
 		__skb_unlink(skb, &f->queue);
 		kfree_skb(skb);		/* frees send buffer: wakes writers */
 		acked++;
@@ -552,6 +612,21 @@ out:
 	consume_skb(skb);
 }
 
+/* After a timeout nothing is known to be in flight any more. */
+static void lamport_flow_all_lost(struct lamport_flow_tx *f)
+{
+	struct lamport_tx_cb *cb;
+	struct sk_buff *skb;
+
+	skb_queue_walk(&f->queue, skb) {
+		cb = LAMPORT_TX_CB(skb);
+		if (cb->in_flight) {
+			lamport_tx_unflight(f, cb);
+			lamport_tx_set_lost(f, cb);
+		}
+	}
+}
+
 /* The retransmission timer of a flow expired at now. */
 static void lamport_flow_timeout(struct lamport_sock *lsk,
 				 struct lamport_flow_tx *f, u64 now,
@@ -572,12 +647,12 @@ static void lamport_flow_timeout(struct lamport_sock *lsk,
 		 * The receiver's window is shut: probe with one message. That
 		 * is flow control, not congestion; any answer resets the count.
 		 */
-		skb_queue_walk(&f->queue, skb)
-			lamport_tx_unflight(f, LAMPORT_TX_CB(skb));
+		lamport_flow_all_lost(f);
 		skb_queue_walk(&f->queue, skb) {
 			cb = LAMPORT_TX_CB(skb);
 			if (!cb->sacked) {
-				lamport_tx_send(f, skb, now, xq);
+				lamport_tx_ack_now(lamport_tx_send(f, skb, now,
+								   xq));
 				break;
 			}
 		}
@@ -590,9 +665,24 @@ static void lamport_flow_timeout(struct lamport_sock *lsk,
 	f->cwnd_cnt = 0;
 	f->recovery = true;
 	f->recover = f->snd_nxt - 1;
-	skb_queue_walk(&f->queue, skb)
-		lamport_tx_unflight(f, LAMPORT_TX_CB(skb));
+	lamport_flow_all_lost(f);
 	lamport_flow_push(lsk, f, now, xq);
+}
+
+static void lamport_rdm_ack(struct lamport_sock *lsk, struct lamport_flow_rx *f,
+			    struct sk_buff_head *xq);
+
+/* The acks held back for more messages are due. */
+static void lamport_rdm_delayed_acks(struct lamport_sock *lsk,
+				     struct sk_buff_head *xq)
+{
+	struct lamport_flow_rx *f;
+	int bkt;
+
+	lsk->ack_deadline = 0;
+	hash_for_each(lsk->rx_flows, bkt, f, hnode)
+		if (f->unacked)
+			lamport_rdm_ack(lsk, f, xq);
 }
 
 static enum hrtimer_restart lamport_rdm_timer(struct hrtimer *timer)
@@ -613,6 +703,9 @@ static enum hrtimer_restart lamport_rdm_timer(struct hrtimer *timer)
 				lamport_flow_timeout(lsk, f, now, &xq);
 		hash_for_each(lsk->tx_flows, bkt, f, hnode)
 			lamport_rdm_arm(lsk, f->deadline);
+		if (lsk->ack_deadline && lsk->ack_deadline <= now)
+			lamport_rdm_delayed_acks(lsk, &xq);
+		lamport_rdm_arm(lsk, lsk->ack_deadline);
 	}
 	spin_unlock(&lsk->lock);
 	lamport_rdm_flush(lsk->ln, &xq);
@@ -738,6 +831,7 @@ static void lamport_rdm_ack(struct lamport_sock *lsk, struct lamport_flow_rx *f,
 	struct sk_buff *skb, *pos;
 	u32 bit;
 
+	f->unacked = 0;
 	skb_queue_walk(&f->ooo, pos) {
 		bit = LAMPORT_CB(pos)->seq - f->rcv_nxt - 1;
 		if (bit < LP_SACK_BITS)
@@ -755,6 +849,12 @@ static void lamport_rdm_ack(struct lamport_sock *lsk, struct lamport_flow_rx *f,
 			     f->node);
 	LAMPORT_CB(skb)->node = f->node;
 	__skb_queue_tail(xq, skb);
+}
+
+static void lamport_rdm_delay_ack(struct lamport_sock *lsk)
+{
+	lsk->ack_deadline = ktime_get_ns() + LAMPORT_RDM_ACK_DELAY;
+	lamport_rdm_arm(lsk, lsk->ack_deadline);
 }
 
 /*
@@ -806,8 +906,12 @@ static struct lamport_flow_rx *lamport_flow_rx_get(struct lamport_sock *lsk,
 	return f;
 }
 
-/* Takes a message of flow f: delivers, holds, or drops it. */
-static void lamport_flow_rx_take(struct lamport_sock *lsk,
+/*
+ * Takes a message of flow f: delivers, holds, or drops it. True when it
+ * was the next in order and nothing waits behind a gap: then the ack may
+ * wait for the next message.
+ */
+static bool lamport_flow_rx_take(struct lamport_sock *lsk,
 				 struct lamport_flow_rx *f, struct sk_buff *skb)
 {
 	u32 seq = LAMPORT_CB(skb)->seq;
@@ -825,16 +929,17 @@ static void lamport_flow_rx_take(struct lamport_sock *lsk,
 	lamport_rdm_charge(lsk, skb);
 	if (seq != f->rcv_nxt) {
 		lamport_ooo_insert(f, skb);
-		return;
+		return false;
 	}
 	lamport_rdm_deliver(lsk, f, skb);
 	while ((skb = skb_peek(&f->ooo)) && LAMPORT_CB(skb)->seq == f->rcv_nxt) {
 		__skb_unlink(skb, &f->ooo);
 		lamport_rdm_deliver(lsk, f, skb);
 	}
-	return;
+	return skb_queue_empty(&f->ooo);
 drop:
 	kfree_skb(skb);
+	return false;
 }
 
 void lamport_rdm_receive(struct lamport_net *ln, const struct lp_hdr *hdr,
@@ -869,8 +974,16 @@ void lamport_rdm_receive(struct lamport_net *ln, const struct lp_hdr *hdr,
 	f = lamport_flow_rx_get(lsk, hdr, &m, &xq);
 	if (f) {
 		f->last_ns = ktime_get_ns();
-		lamport_flow_rx_take(lsk, f, skb);
-		lamport_rdm_ack(lsk, f, &xq);
+		/*
+		 * In order, one ack for several messages unless the sender
+		 * waits for it; the rest after LAMPORT_RDM_ACK_DELAY.
+		 */
+		if (!lamport_flow_rx_take(lsk, f, skb) ||
+		    (m.flags & LP_RDM_F_ACK_NOW) ||
+		    ++f->unacked >= LAMPORT_RDM_ACK_EVERY)
+			lamport_rdm_ack(lsk, f, &xq);
+		else if (!lsk->ack_deadline)
+			lamport_rdm_delay_ack(lsk);
 	}
 	spin_unlock(&lsk->lock);
 	lamport_rdm_flush(ln, &xq);

@@ -21,6 +21,8 @@ struct lamport_flow_rx;
 #define LAMPORT_RDM_FLOWS_MAX	1024	/* each way, per socket */
 #define LAMPORT_RDM_FLOW_IDLE	(60ULL * NSEC_PER_SEC)
 #define LAMPORT_RDM_DUPTHRESH	3
+#define LAMPORT_RDM_ACK_EVERY	8	/* in-order messages per ack, at most */
+#define LAMPORT_RDM_ACK_DELAY	NSEC_PER_MSEC	/* for the ones left over */
 
 /* An AF_LAMPORT socket: the endpoint of one process on one node. */
 struct lamport_sock {
@@ -42,6 +44,7 @@ struct lamport_sock {
 	unsigned int ntx, nrx;
 	atomic_t rx_cost;		/* LP_RDM_COST of what we hold */
 	bool window_closed;		/* we advertised less than a message */
+	u64 ack_deadline;		/* delayed acks are due; 0: none */
 	struct hrtimer timer;		/* retransmissions of every tx flow */
 };
 

@@ -177,6 +177,8 @@ struct lp_msg {
 	u32 seq;	/* RDM only, from 1 */
 };
 
+#define LP_RDM_F_ACK_NOW	0x1	/* the sender waits: acknowledge at once */
+
 #define LP_DGRAM_HDR_LEN	16
 #define LP_RDM_HDR_LEN		24
 
