@@ -95,7 +95,11 @@ static int nl_node_peer(void *arg)
 	alignas(struct nlmsghdr) char buf[LNL_MSG_SIZE];
 	struct node_cfg *c = arg;
 	struct node_req node = { .has_id = true, .id = c->id };
-	struct peer_req peer = { .id = c->peer };
+	/*
+	 * Detection after 30 intervals: netem's 5 % loss on both links must
+	 * not get the peer declared dead (its RDM sends would fail).
+	 */
+	struct peer_req peer = { .id = c->peer, .has_mult = true, .mult = 30 };
 	struct nlmsghdr *nlh;
 	struct lnl nl;
 	int err;
