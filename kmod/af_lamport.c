@@ -137,11 +137,10 @@ static int lamport_bind(struct socket *sock, struct sockaddr *uaddr, int len)
 	return err;
 }
 
-/* A destination's checks, as in sendto and connect. */
+/* A destination's checks but whether it is known, as in sendto. */
 static int lamport_check_dest(struct lamport_sock *lsk,
 			      const struct sockaddr_lamport *sa, int len)
 {
-	struct lamport_addr to;
 	int err;
 
 	err = lamport_check_addr(sa, len);
@@ -151,7 +150,12 @@ static int lamport_check_dest(struct lamport_sock *lsk,
 		return -EINVAL;
 	if (!lamport_node_id(lsk->ln))
 		return -EADDRNOTAVAIL;
-	return lamport_msg_route(lsk->ln, sa->slam_node, &to);
+	return 0;
+}
+
+static u64 lamport_dest(u32 node, u16 port)
+{
+	return (u64)node << 16 | port;
 }
 
 static int lamport_connect(struct socket *sock, struct sockaddr *uaddr,
@@ -161,20 +165,18 @@ static int lamport_connect(struct socket *sock, struct sockaddr *uaddr,
 	struct lamport_sock *lsk = lamport_sk(sock->sk);
 	int err = 0;
 
+	struct lamport_addr to;
+
 	if (len >= (int)sizeof(sa_family_t) && sa->slam_family == AF_UNSPEC) {
-		lock_sock(&lsk->sk);
-		lsk->dest_node = 0;
-		lsk->dest_port = 0;
-		release_sock(&lsk->sk);
+		WRITE_ONCE(lsk->dest, 0);
 		return 0;
 	}
 	err = lamport_check_dest(lsk, sa, len);
+	if (!err)
+		err = lamport_msg_route(lsk->ln, sa->slam_node, &to);
 	if (err)
 		return err;
-	lock_sock(&lsk->sk);
-	lsk->dest_node = sa->slam_node;
-	lsk->dest_port = sa->slam_port;
-	release_sock(&lsk->sk);
+	WRITE_ONCE(lsk->dest, lamport_dest(sa->slam_node, sa->slam_port));
 	return 0;
 }
 
@@ -183,18 +185,17 @@ static int lamport_getname(struct socket *sock, struct sockaddr *uaddr,
 {
 	struct sockaddr_lamport *sa = (struct sockaddr_lamport *)uaddr;
 	struct lamport_sock *lsk = lamport_sk(sock->sk);
+	u64 dest = READ_ONCE(lsk->dest);
 
 	memset(sa, 0, sizeof(*sa));
 	sa->slam_family = lamport_family;
-	lock_sock(&lsk->sk);
 	if (peer) {
-		sa->slam_node = lsk->dest_node;
-		sa->slam_port = lsk->dest_port;
+		sa->slam_node = dest >> 16;
+		sa->slam_port = dest & 0xffff;
 	} else {
 		sa->slam_node = lamport_node_id(lsk->ln);
-		sa->slam_port = lsk->port;
+		sa->slam_port = READ_ONCE(lsk->port);
 	}
-	release_sock(&lsk->sk);
 	if (peer && !sa->slam_node)
 		return -ENOTCONN;
 	return sizeof(*sa);
@@ -217,6 +218,7 @@ static int lamport_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 {
 	DECLARE_SOCKADDR(struct sockaddr_lamport *, sa, msg->msg_name);
 	struct lamport_sock *lsk = lamport_sk(sock->sk);
+	u64 dest;
 	u32 node;
 	u16 port;
 	int err;
@@ -230,12 +232,11 @@ static int lamport_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 		node = sa->slam_node;
 		port = sa->slam_port;
 	} else {
-		lock_sock(&lsk->sk);
-		node = lsk->dest_node;
-		port = lsk->dest_port;
-		release_sock(&lsk->sk);
-		if (!node)
+		dest = READ_ONCE(lsk->dest);
+		if (!dest)
 			return -EDESTADDRREQ;
+		node = dest >> 16;
+		port = dest & 0xffff;
 	}
 	if (lsk->sk.sk_shutdown & SEND_SHUTDOWN)
 		return -EPIPE;

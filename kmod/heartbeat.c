@@ -67,7 +67,7 @@ static void lamport_transition(struct lamport_peer *peer, u8 state, u8 reason,
 	if (d->state == LP_DEAD && state == LP_ALIVE)
 		peer->stats[LAMPORT_PEER_STAT_RECOVERIES]++;
 	peer->stats[LAMPORT_PEER_STAT_TRANSITIONS]++;
-	d->state = state;
+	WRITE_ONCE(d->state, state);
 	peer->state_since_ns = now;
 	trace_lamport_peer_state(peer->ln->net->ns.inum, peer->id, ev->old_state,
 				 state, reason,

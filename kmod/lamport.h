@@ -11,6 +11,7 @@
 #include <linux/netdevice.h>
 #include <linux/udp.h>
 #include <linux/mutex.h>
+#include <linux/seqlock.h>
 #include <linux/netlink.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -69,6 +70,7 @@ struct lamport_peer {
 	spinlock_t lock;
 	bool removed;
 	struct lamport_addr addr;
+	seqcount_spinlock_t addr_seq;	/* addr for lockless readers */
 	u32 interval_us;
 	u8 mult;
 	struct hrtimer tx_timer;

@@ -27,7 +27,9 @@ static void lamport_peer_apply(struct lamport_peer *peer,
 {
 	lockdep_assert_held(&peer->lock);
 
+	write_seqcount_begin(&peer->addr_seq);
 	peer->addr = cfg->addr;
+	write_seqcount_end(&peer->addr_seq);
 	peer->interval_us = cfg->interval_us;
 	peer->mult = cfg->mult;
 	lp_detect_configure(&peer->detect, cfg->mode, cfg->interval_us,
@@ -52,6 +54,7 @@ int lamport_peer_add(struct lamport_net *ln, u32 id,
 	peer->ln = ln;
 	peer->id = id;
 	spin_lock_init(&peer->lock);
+	seqcount_spinlock_init(&peer->addr_seq, &peer->lock);
 	lamport_heartbeat_init(peer);
 	lp_detect_init(&peer->detect, cfg->mode, cfg->interval_us,
 		       cfg->threshold_milli);
@@ -114,7 +117,7 @@ void lamport_peer_remove(struct lamport_peer *peer)
 	hash_del_rcu(&peer->hnode);
 	ln->npeers--;
 	spin_lock_bh(&peer->lock);
-	peer->removed = true;
+	WRITE_ONCE(peer->removed, true);
 	spin_unlock_bh(&peer->lock);
 	/*
 	 * Nothing re-arms a removed peer's timers: cancel waits out a run,
@@ -148,22 +151,31 @@ bool lamport_addr_equal(const struct lamport_addr *a,
 	return ipv6_addr_equal(&a->v6, &b->v6);
 }
 
-/* Where peer id is and what the detector thinks of it; under RCU. */
+static void lamport_peer_addr(struct lamport_peer *peer,
+			      struct lamport_addr *addr)
+{
+	unsigned int seq;
+
+	do {
+		seq = read_seqcount_begin(&peer->addr_seq);
+		*addr = peer->addr;
+	} while (read_seqcount_retry(&peer->addr_seq, seq));
+}
+
+/*
+ * Where peer id is and what the detector thinks of it; under RCU, without
+ * the peer's lock: every message sent asks.
+ */
 int lamport_peer_resolve(struct lamport_net *ln, u32 id,
 			 struct lamport_addr *addr, u8 *state)
 {
 	struct lamport_peer *peer = lamport_peer_lookup(ln, id);
-	int err = 0;
 
-	if (!peer)
+	if (!peer || READ_ONCE(peer->removed))
 		return -EHOSTUNREACH;
-	spin_lock_bh(&peer->lock);
-	if (peer->removed)
-		err = -EHOSTUNREACH;
-	*addr = peer->addr;
-	*state = peer->detect.state;
-	spin_unlock_bh(&peer->lock);
-	return err;
+	lamport_peer_addr(peer, addr);
+	*state = READ_ONCE(peer->detect.state);
+	return 0;
 }
 
 /*
@@ -174,19 +186,16 @@ bool lamport_peer_verify(struct lamport_net *ln, u32 id,
 			 const struct lamport_addr *from)
 {
 	struct lamport_peer *peer = lamport_peer_lookup(ln, id);
-	bool removed, at_addr;
+	struct lamport_addr addr;
 
-	if (!peer) {
+	if (!peer || READ_ONCE(peer->removed)) {
 		lamport_count(ln, LAMPORT_NODE_STAT_DROP_SENDER);
 		return false;
 	}
-	spin_lock(&peer->lock);
-	removed = peer->removed;
-	at_addr = lamport_addr_equal(&peer->addr, from);
-	spin_unlock(&peer->lock);
-	if (removed)
-		lamport_count(ln, LAMPORT_NODE_STAT_DROP_SENDER);
-	else if (!at_addr)
+	lamport_peer_addr(peer, &addr);
+	if (!lamport_addr_equal(&addr, from)) {
 		lamport_count(ln, LAMPORT_NODE_STAT_DROP_ADDR);
-	return !removed && at_addr;
+		return false;
+	}
+	return true;
 }

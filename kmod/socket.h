@@ -31,8 +31,7 @@ struct lamport_sock {
 	struct hlist_node port_node;	/* in ln->ports while bound */
 	struct list_head node;		/* in ln->socks, for dumps */
 	u16 port;			/* 0: unbound */
-	u32 dest_node;			/* connect(): 0 when none */
-	u16 dest_port;
+	u64 dest;			/* connect(): node << 16 | port; 0: none */
 	atomic64_t clock;		/* the Lamport clock */
 	atomic64_t stats[LAMPORT_SOCK_STAT_MAX + 1];
 
