@@ -1396,6 +1396,88 @@ TEST_F(node, local_delivery)
 	}
 }
 
+/* Writes text to a tracefs file; 0 or -errno. */
+static int tracefs_write(const char *file, const char *text)
+{
+	char path[128];
+	FILE *f;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "/sys/kernel/tracing/%s", file);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	if (fputs(text, f) < 0)
+		err = -EIO;
+	if (fclose(f))
+		err = -errno;
+	return err;
+}
+
+/* Whether the trace buffer has a line holding both needles. */
+static bool traced(const char *event, const char *needle)
+{
+	FILE *f = fopen("/sys/kernel/tracing/trace", "r");
+	char line[512];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, event) && strstr(line, needle);
+	fclose(f);
+	return found;
+}
+
+/*
+ * The lamport_msg_send and lamport_msg_recv tracepoints carry the stamps:
+ * the message's, and the receiver's clock after the merge.
+ */
+TEST_F(node, tracepoints_carry_stamps)
+{
+	char send_needle[96], recv_needle[96];
+	struct lmsg m;
+	int r, s, sport, i;
+	uint64_t c;
+
+	ASSERT_EQ(0, tracefs_write("trace", ""));
+	ASSERT_EQ(0, tracefs_write("events/lamport/lamport_msg_send/enable", "1"));
+	ASSERT_EQ(0, tracefs_write("events/lamport/lamport_msg_recv/enable", "1"));
+	r = bound_socket(SOCK_RDM, 5100);
+	s = bound_socket(SOCK_RDM, 0);
+	ASSERT_LE(0, r);
+	ASSERT_LE(0, s);
+	sport = lport(s);
+	/* Three local events on the sender, nine on the receiver. */
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, setsockopt(s, SOL_LAMPORT, LAMPORT_TICK, NULL, 0));
+	}
+	for (i = 0; i < 9; i++) {
+		ASSERT_EQ(0, setsockopt(r, SOL_LAMPORT, LAMPORT_TICK, NULL, 0));
+	}
+	ASSERT_EQ(5, lsend(s, NODE_ID, 5100, "hello", 5, 0));
+	ASSERT_EQ(5, recv_wait(r, send_needle, sizeof(send_needle), &m, wait_ms(2000)));
+	EXPECT_EQ(4, m.st.stamp);
+	EXPECT_EQ(10, m.st.clock);
+	ASSERT_EQ(0, lclock(r, &c));
+	EXPECT_EQ(10, c);
+	tracefs_write("events/lamport/lamport_msg_send/enable", "0");
+	tracefs_write("events/lamport/lamport_msg_recv/enable", "0");
+
+	snprintf(send_needle, sizeof(send_needle),
+		 "rdm port=%d to=%u:5100 stamp=4 len=5", sport, NODE_ID);
+	snprintf(recv_needle, sizeof(recv_needle),
+		 "rdm port=5100 from=%u:%d stamp=4 clock=10 len=5", NODE_ID, sport);
+	EXPECT_TRUE(traced("lamport_msg_send:", send_needle)) {
+		TH_LOG("no \"%s\" in the trace", send_needle);
+	}
+	EXPECT_TRUE(traced("lamport_msg_recv:", recv_needle)) {
+		TH_LOG("no \"%s\" in the trace", recv_needle);
+	}
+	close(s);
+	close(r);
+}
+
 TEST_F(node, shutdown_read)
 {
 	struct lmsg m;

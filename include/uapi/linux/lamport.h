@@ -162,9 +162,12 @@ enum lamport_peer_stat {
 enum lamport_sock_stat {
 	LAMPORT_SOCK_STAT_UNSPEC,
 	LAMPORT_SOCK_STAT_PAD,
-	LAMPORT_SOCK_STAT_TX,		/* messages sent (first transmissions) */
+	LAMPORT_SOCK_STAT_TX,		/* messages accepted by send */
 	LAMPORT_SOCK_STAT_RX,		/* messages delivered to the queue */
-	LAMPORT_SOCK_STAT_RX_QUEUED,	/* bytes in the receive queue (truesize) */
+	LAMPORT_SOCK_STAT_RX_QUEUED,	/* receive buffer in use: truesize, or
+					 * for RDM LP_RDM_COST units, messages
+					 * held past a gap included
+					 */
 	LAMPORT_SOCK_STAT_TX_QUEUED,	/* bytes held for sending (truesize) */
 	LAMPORT_SOCK_STAT_RCVBUF,
 	LAMPORT_SOCK_STAT_SNDBUF,
