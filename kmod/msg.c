@@ -195,7 +195,8 @@ void lamport_wire_receive(struct lamport_net *ln,
 		/* The heartbeat code counts every bad header. */
 		if (from->family != AF_UNSPEC)
 			lamport_heartbeat_receive(ln, from, buf, len);
-		goto drop;
+		consume_skb(skb);
+		return;
 	}
 	if (hdr.receiver != lamport_node_id(ln)) {
 		lamport_count(ln, LAMPORT_NODE_STAT_DROP_RECEIVER);

@@ -546,7 +546,7 @@ static void lamport_flow_ack(struct lamport_sock *lsk,
 		if (cb->sacked)
 			f->sacked--;
 		__skb_unlink(skb, &f->queue);
-		kfree_skb(skb);		/* frees send buffer: wakes writers */
+		consume_skb(skb);	/* frees send buffer: wakes writers */
 		acked++;
 	}
 	if (!seq_before(a->cum_ack + 1, f->snd_una)) {
