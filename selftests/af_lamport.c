@@ -2130,6 +2130,50 @@ TEST_F_TIMEOUT(cluster, rdm_dead_peer, 60)
 	EXPECT_EQ(0, poll_one(rx, POLLIN, wait_ms(200)));
 }
 
+/*
+ * The receiving socket is closed and opened again on the same port: it
+ * does not know the sender's flow, which is past where a flow can begin,
+ * so it resets it. The sender learns ECONNRESET instead of retrying for
+ * ever; its next send starts a new flow that the new socket takes.
+ */
+TEST_F_TIMEOUT(cluster, rdm_reset_by_reopened_receiver, 60)
+{
+	const uint32_t n = 80;	/* past the 65 where a new flow may start */
+	struct lmsg m;
+	uint32_t i, v;
+	int tx, rx, rev;
+
+	tx = node_bound(self, 1, SOCK_RDM, 0);
+	rx = node_bound(self, 2, SOCK_RDM, RX_PORT);
+	ASSERT_LE(0, tx);
+	ASSERT_LE(0, rx);
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(sizeof(i), lsend(tx, 2, RX_PORT, &i, sizeof(i), 0));
+		ASSERT_EQ(sizeof(v), recv_wait(rx, &v, sizeof(v), &m, wait_ms(2000)));
+		ASSERT_EQ(i, v);
+	}
+	close(rx);
+	rx = node_bound(self, 2, SOCK_RDM, RX_PORT);
+	ASSERT_LE(0, rx);
+
+	i = n;
+	ASSERT_EQ(sizeof(i), lsend(tx, 2, RX_PORT, &i, sizeof(i), 0));
+	rev = poll_one(tx, 0, wait_ms(3000));
+	ASSERT_LT(0, rev);
+	EXPECT_TRUE(rev & POLLERR);
+	EXPECT_EQ(ECONNRESET, so_error(tx));
+	/* The reset message was not delivered to the new socket. */
+	EXPECT_EQ(-EAGAIN, lrecv(rx, &v, sizeof(v), MSG_DONTWAIT, &m));
+
+	/* A new flow, from sequence 1: the new socket takes it. */
+	i = n + 1;
+	ASSERT_EQ(sizeof(i), lsend(tx, 2, RX_PORT, &i, sizeof(i), 0));
+	ASSERT_EQ(sizeof(v), recv_wait(rx, &v, sizeof(v), &m, wait_ms(2000)));
+	EXPECT_EQ(n + 1, v);
+	close(tx);
+	close(rx);
+}
+
 static uint64_t timed_close(int fd)
 {
 	uint64_t t0 = lt_now_ms();
