@@ -15,6 +15,7 @@
 #include <linux/netlink.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <net/dst_cache.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include <linux/lamport.h>
@@ -71,6 +72,7 @@ struct lamport_peer {
 	bool removed;
 	struct lamport_addr addr;
 	seqcount_spinlock_t addr_seq;	/* addr for lockless readers */
+	struct dst_cache dst_cache;	/* the route to addr */
 	u32 interval_us;
 	u8 mult;
 	struct hrtimer tx_timer;
@@ -125,7 +127,7 @@ void lamport_udp_close(struct lamport_net *ln);
 int lamport_udp_send(struct lamport_net *ln, const struct lamport_addr *to,
 		     const void *data, unsigned int len);
 int lamport_udp_xmit(struct lamport_net *ln, const struct lamport_addr *to,
-		     struct sk_buff *skb);
+		     struct dst_cache *cache, struct sk_buff *skb);
 
 /* Room for the link, IP and UDP headers in front of a lamport message. */
 #define LAMPORT_HEADROOM \
@@ -158,6 +160,8 @@ int lamport_peer_resolve(struct lamport_net *ln, u32 id,
 			 struct lamport_addr *addr, u8 *state);
 bool lamport_peer_verify(struct lamport_net *ln, u32 id,
 			 const struct lamport_addr *from);
+int lamport_peer_xmit(struct lamport_net *ln, u32 id, struct sk_buff *skb);
+void lamport_peer_reset_routes(struct lamport_net *ln);
 void lamport_peer_remove_all(struct lamport_net *ln);
 
 void lamport_heartbeat_start(struct lamport_peer *peer);

@@ -93,15 +93,14 @@ void lamport_msg_net_exit(struct lamport_net *ln)
 	skb_queue_purge(&ln->loopq);
 }
 
-/* Sends skb, a whole message, to node at to (from lamport_msg_route). */
-int lamport_msg_xmit(struct lamport_net *ln, u32 node,
-		     const struct lamport_addr *to, struct sk_buff *skb)
+/* Sends skb, a whole message, to node: a peer, or this node; consumes it. */
+int lamport_msg_send(struct lamport_net *ln, u32 node, struct sk_buff *skb)
 {
-	if (to->family == AF_UNSPEC) {
+	if (node == lamport_node_id(ln)) {
 		lamport_msg_loop(ln, skb);
 		return 0;
 	}
-	return lamport_udp_xmit(ln, to, skb);
+	return lamport_peer_xmit(ln, node, skb);
 }
 
 int lamport_dgram_send(struct lamport_sock *lsk, u32 node, u16 port,
@@ -137,7 +136,7 @@ int lamport_dgram_send(struct lamport_sock *lsk, u32 node, u16 port,
 	trace_lamport_msg_send(ln->net->ns.inum, SOCK_DGRAM, m.src_port, node,
 			       port, m.stamp, len);
 	lamport_sock_count(lsk, LAMPORT_SOCK_STAT_TX);
-	err = lamport_msg_xmit(ln, node, &to, skb);
+	err = lamport_msg_send(ln, node, skb);
 	return err ?: len;
 }
 

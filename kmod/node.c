@@ -43,6 +43,7 @@ int lamport_node_configure(struct lamport_net *ln, u32 id,
 		err = lamport_udp_open(ln, bind, extack);
 		if (err)
 			return err;
+		lamport_peer_reset_routes(ln);
 	}
 	if (id && id != ln->node_id) {
 		trace_lamport_node_set_id(ln->net->ns.inum, ln->node_id, id);
@@ -100,4 +101,5 @@ int __init lamport_node_init(void)
 void lamport_node_exit(void)
 {
 	unregister_pernet_device(&lamport_net_ops);
+	rcu_barrier();	/* peers are freed by RCU callbacks of this module */
 }

@@ -27,9 +27,12 @@ static void lamport_peer_apply(struct lamport_peer *peer,
 {
 	lockdep_assert_held(&peer->lock);
 
-	write_seqcount_begin(&peer->addr_seq);
-	peer->addr = cfg->addr;
-	write_seqcount_end(&peer->addr_seq);
+	if (!lamport_addr_equal(&peer->addr, &cfg->addr)) {
+		write_seqcount_begin(&peer->addr_seq);
+		peer->addr = cfg->addr;
+		write_seqcount_end(&peer->addr_seq);
+		dst_cache_reset(&peer->dst_cache);
+	}
 	peer->interval_us = cfg->interval_us;
 	peer->mult = cfg->mult;
 	lp_detect_configure(&peer->detect, cfg->mode, cfg->interval_us,
@@ -51,6 +54,10 @@ int lamport_peer_add(struct lamport_net *ln, u32 id,
 	peer = kzalloc(sizeof(*peer), GFP_KERNEL);
 	if (!peer)
 		return -ENOMEM;
+	if (dst_cache_init(&peer->dst_cache, GFP_KERNEL)) {
+		kfree(peer);
+		return -ENOMEM;
+	}
 	peer->ln = ln;
 	peer->id = id;
 	spin_lock_init(&peer->lock);
@@ -108,6 +115,15 @@ void lamport_peer_update(struct lamport_peer *peer,
 	lamport_detect_rearm(peer);
 }
 
+/* After a grace period: no sender can be using the peer's routes. */
+static void lamport_peer_free(struct rcu_head *rcu)
+{
+	struct lamport_peer *peer = container_of(rcu, struct lamport_peer, rcu);
+
+	dst_cache_destroy(&peer->dst_cache);
+	kfree(peer);
+}
+
 void lamport_peer_remove(struct lamport_peer *peer)
 {
 	struct lamport_net *ln = peer->ln;
@@ -126,7 +142,7 @@ void lamport_peer_remove(struct lamport_peer *peer)
 	hrtimer_cancel(&peer->tx_timer);
 	hrtimer_cancel(&peer->detect_timer);
 	tasklet_kill(&peer->work);
-	kfree_rcu(peer, rcu);
+	call_rcu(&peer->rcu, lamport_peer_free);
 }
 
 void lamport_peer_remove_all(struct lamport_net *ln)
@@ -198,4 +214,36 @@ bool lamport_peer_verify(struct lamport_net *ln, u32 id,
 		return false;
 	}
 	return true;
+}
+
+/* Sends skb, a whole message, to peer id; consumes it. */
+int lamport_peer_xmit(struct lamport_net *ln, u32 id, struct sk_buff *skb)
+{
+	struct lamport_peer *peer;
+	struct lamport_addr to;
+	int err;
+
+	rcu_read_lock_bh();
+	peer = lamport_peer_lookup(ln, id);
+	if (!peer || READ_ONCE(peer->removed)) {
+		kfree_skb(skb);
+		err = -EHOSTUNREACH;
+	} else {
+		lamport_peer_addr(peer, &to);
+		err = lamport_udp_xmit(ln, &to, &peer->dst_cache, skb);
+	}
+	rcu_read_unlock_bh();
+	return err;
+}
+
+/* The node's address or port changed: every cached route is stale. */
+void lamport_peer_reset_routes(struct lamport_net *ln)
+{
+	struct lamport_peer *peer;
+	int bkt;
+
+	lockdep_assert_held(&ln->lock);
+
+	hash_for_each(ln->peers, bkt, peer, hnode)
+		dst_cache_reset(&peer->dst_cache);
 }

@@ -101,18 +101,10 @@ static u32 lamport_flow_hash(u32 node, u16 port)
 /* Sends what was gathered under the lock; each skb's cb names its node. */
 static void lamport_rdm_flush(struct lamport_net *ln, struct sk_buff_head *xq)
 {
-	struct lamport_addr to;
 	struct sk_buff *skb;
-	u32 node;
 
-	while ((skb = __skb_dequeue(xq))) {
-		node = LAMPORT_CB(skb)->node;
-		if (lamport_msg_route(ln, node, &to)) {
-			kfree_skb(skb);
-			continue;
-		}
-		lamport_msg_xmit(ln, node, &to, skb);
-	}
+	while ((skb = __skb_dequeue(xq)))
+		lamport_msg_send(ln, LAMPORT_CB(skb)->node, skb);
 }
 
 static void lamport_rdm_arm(struct lamport_sock *lsk, u64 deadline)

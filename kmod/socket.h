@@ -83,8 +83,7 @@ void lamport_wire_receive(struct lamport_net *ln,
 			  const struct lamport_addr *from, struct sk_buff *skb);
 int lamport_msg_route(struct lamport_net *ln, u32 node,
 		      struct lamport_addr *to);
-int lamport_msg_xmit(struct lamport_net *ln, u32 node,
-		     const struct lamport_addr *to, struct sk_buff *skb);
+int lamport_msg_send(struct lamport_net *ln, u32 node, struct sk_buff *skb);
 struct sk_buff *lamport_msg_push_hdr(struct sk_buff *skb, u8 type,
 				     u32 sender, u32 receiver);
 int lamport_dgram_send(struct lamport_sock *lsk, u32 node, u16 port,

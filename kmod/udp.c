@@ -177,7 +177,8 @@ struct sk_buff *lamport_msg_alloc(unsigned int len, gfp_t gfp)
 }
 
 static int lamport_udp_send4(struct lamport_net *ln, struct socket *sock,
-			     const struct lamport_addr *to, struct sk_buff *skb)
+			     const struct lamport_addr *to,
+			     struct dst_cache *cache, struct sk_buff *skb)
 {
 	struct flowi4 fl4 = {
 		.daddr = to->v4,
@@ -186,12 +187,16 @@ static int lamport_udp_send4(struct lamport_net *ln, struct socket *sock,
 		.fl4_dport = to->port,
 		.fl4_sport = ln->bind.port,
 	};
-	struct rtable *rt;
+	struct rtable *rt = cache ? dst_cache_get_ip4(cache, &fl4.saddr) : NULL;
 
-	rt = ip_route_output_key(ln->net, &fl4);
-	if (IS_ERR(rt)) {
-		kfree_skb(skb);
-		return PTR_ERR(rt);
+	if (!rt) {
+		rt = ip_route_output_key(ln->net, &fl4);
+		if (IS_ERR(rt)) {
+			kfree_skb(skb);
+			return PTR_ERR(rt);
+		}
+		if (cache)
+			dst_cache_set_ip4(cache, &rt->dst, fl4.saddr);
 	}
 	if (skb_cow_head(skb, LL_RESERVED_SPACE(rt->dst.dev) +
 			 sizeof(struct iphdr) + sizeof(struct udphdr))) {
@@ -206,7 +211,8 @@ static int lamport_udp_send4(struct lamport_net *ln, struct socket *sock,
 }
 
 static int lamport_udp_send6(struct lamport_net *ln, struct socket *sock,
-			     const struct lamport_addr *to, struct sk_buff *skb)
+			     const struct lamport_addr *to,
+			     struct dst_cache *cache, struct sk_buff *skb)
 {
 	struct flowi6 fl6 = {
 		.daddr = to->v6,
@@ -218,10 +224,16 @@ static int lamport_udp_send6(struct lamport_net *ln, struct socket *sock,
 
 	if (ln->bind.family == AF_INET6)
 		fl6.saddr = ln->bind.v6;
-	dst = ipv6_stub->ipv6_dst_lookup_flow(ln->net, sock->sk, &fl6, NULL);
-	if (IS_ERR(dst)) {
-		kfree_skb(skb);
-		return PTR_ERR(dst);
+	dst = cache ? dst_cache_get_ip6(cache, &fl6.saddr) : NULL;
+	if (!dst) {
+		dst = ipv6_stub->ipv6_dst_lookup_flow(ln->net, sock->sk, &fl6,
+						      NULL);
+		if (IS_ERR(dst)) {
+			kfree_skb(skb);
+			return PTR_ERR(dst);
+		}
+		if (cache)
+			dst_cache_set_ip6(cache, dst, &fl6.saddr);
 	}
 	if (skb_cow_head(skb, LL_RESERVED_SPACE(dst->dev) +
 			 sizeof(struct ipv6hdr) + sizeof(struct udphdr))) {
@@ -237,10 +249,11 @@ static int lamport_udp_send6(struct lamport_net *ln, struct socket *sock,
 
 /*
  * Sends skb, one whole lamport message, from the node's port; consumes it.
- * Callable from process and softirq context.
+ * cache, when given, keeps the route to "to". Callable from process and
+ * softirq context.
  */
 int lamport_udp_xmit(struct lamport_net *ln, const struct lamport_addr *to,
-		     struct sk_buff *skb)
+		     struct dst_cache *cache, struct sk_buff *skb)
 {
 	struct socket *sock;
 	int err = -ENOTCONN;
@@ -254,9 +267,9 @@ int lamport_udp_xmit(struct lamport_net *ln, const struct lamport_addr *to,
 	if (!sock)
 		kfree_skb(skb);
 	else if (to->family == AF_INET)
-		err = lamport_udp_send4(ln, sock, to, skb);
+		err = lamport_udp_send4(ln, sock, to, cache, skb);
 	else
-		err = lamport_udp_send6(ln, sock, to, skb);
+		err = lamport_udp_send6(ln, sock, to, cache, skb);
 	rcu_read_unlock_bh();
 
 	lamport_count(ln, err ? LAMPORT_NODE_STAT_TX_ERRORS : LAMPORT_NODE_STAT_TX);
@@ -273,5 +286,5 @@ int lamport_udp_send(struct lamport_net *ln, const struct lamport_addr *to,
 		return -ENOMEM;
 	}
 	skb_put_data(skb, data, len);
-	return lamport_udp_xmit(ln, to, skb);
+	return lamport_udp_xmit(ln, to, NULL, skb);
 }
