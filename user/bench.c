@@ -46,7 +46,7 @@ static int bench_help(struct ctx *ctx, int argc, char **argv)
 	       "64 B and 1 KiB (SEC seconds of sending, default 3) and ping-pong round trips\n"
 	       "(N, default 2000); RDM vs TCP goodput of 1 KiB messages on a clean link and\n"
 	       "with netem loss 1%% and 5%% (no delay) on both ends. Each side runs reps\n"
-	       "times (default 2), interleaved, and the median counts. The sender runs on\n"
+	       "times (default 4), interleaved, and the median counts. The sender runs on\n"
 	       "CPU 0, the receiver on CPU 1 (split, the default), on CPU 0 too (same), or\n"
 	       "where the scheduler puts them (none). quick: 0.5 s, 200 round trips, one\n"
 	       "run each (a smoke test). -o DIR writes table.txt,\n"
@@ -317,7 +317,7 @@ int bench_msg_parse(struct msg_opts *o, int argc, char **argv)
 	if (!rtt)
 		o->rtt = o->quick ? 200 : 2000;
 	if (!reps)
-		o->reps = o->quick ? 1 : 2;
+		o->reps = o->quick ? 1 : 4;
 	return 0;
 }
 

@@ -303,8 +303,8 @@ static void test_parse(void)
 	unsigned int i;
 
 	tap_ok(!parse("", &o) && o.duration_ns == 3000 * MS && o.rtt == 2000 &&
-	       o.reps == 2 && !o.quick && !o.outdir[0] && o.pin == MSG_PIN_SPLIT,
-	       "defaults: 3 s, 2000 round trips, 2 runs each, split CPUs");
+	       o.reps == 4 && !o.quick && !o.outdir[0] && o.pin == MSG_PIN_SPLIT,
+	       "defaults: 3 s, 2000 round trips, 4 runs each, split CPUs");
 	tap_ok(!parse("pin same", &o) && o.pin == MSG_PIN_SAME &&
 	       !parse("pin none", &o) && o.pin == MSG_PIN_NONE,
 	       "pin same, pin none");
