@@ -159,7 +159,8 @@ int bench_fd_parse(struct bench_opts *o, int argc, char **argv)
 	if (parse_conditions(o, DEFAULT_CONDITIONS))
 		return -1;
 
-	for (i = 0; i < argc; i++) {
+	/* Every option is a key and its value. */
+	for (i = 0; i < argc; i += 2) {
 		const char *key = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 		uint32_t v;
 
@@ -210,7 +211,6 @@ int bench_fd_parse(struct bench_opts *o, int argc, char **argv)
 		} else {
 			return unknarg("argument", key, BENCH_HELP);
 		}
-		i++;
 	}
 	return 0;
 }
