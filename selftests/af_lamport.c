@@ -579,24 +579,6 @@ static int link_set_master(const char *name, const char *master)
 	return lt_rtnl_talk(nlh);
 }
 
-static int bridge_add(const char *name)
-{
-	alignas(struct nlmsghdr) char buf[256];
-	struct nlmsghdr *nlh;
-	struct ifinfomsg *ifm;
-	struct nlattr *li;
-
-	nlh = lt_rtnl_msg(buf, sizeof(buf), RTM_NEWLINK,
-			  NLM_F_CREATE | NLM_F_EXCL);
-	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-	ifm->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
-	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
-	mnl_attr_nest_end(nlh, li);
-	return lt_rtnl_talk(nlh);
-}
-
 /* ---- the node fixture -------------------------------------------------- */
 
 #define NODE_ID	1
@@ -699,7 +681,7 @@ FIXTURE_SETUP(cluster)
 	signal(SIGPIPE, SIG_IGN);
 	self->home = lt_netns_new();
 	ASSERT_LE(0, self->home);
-	ASSERT_EQ(0, bridge_add("br0"));
+	ASSERT_EQ(0, lt_bridge_add("br0"));
 	ASSERT_EQ(0, lt_link_up("br0"));
 	for (i = 1; i <= NODES; i++) {
 		self->ns[i] = lt_netns_new();

@@ -612,6 +612,25 @@ static inline struct nlmsghdr *lt_rtnl_msg(void *buf, size_t size,
  * Creates the veth pair name <-> peer in the current netns, with peer moved
  * into the netns of peer_netns_fd (-1: stays here).
  */
+/* A bridge called name in the current netns. */
+static inline int lt_bridge_add(const char *name)
+{
+	alignas(struct nlmsghdr) char buf[256];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifm;
+	struct nlattr *li;
+
+	nlh = lt_rtnl_msg(buf, sizeof(buf), RTM_NEWLINK,
+			  NLM_F_CREATE | NLM_F_EXCL);
+	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
+	mnl_attr_nest_end(nlh, li);
+	return lt_rtnl_talk(nlh);
+}
+
 static inline int lt_veth_add(const char *name, const char *peer,
 			      int peer_netns_fd)
 {

@@ -19,6 +19,20 @@
 
 #include "lamport.h"
 
+struct json;
+
+/* A benchmark's target, judged: its name, met or not, and the numbers. */
+struct bench_target {
+	char name[96];
+	char detail[256];
+	bool met;
+};
+
+void bench_targets_print(FILE *f, const char *title,
+			 const struct bench_target *t, unsigned int nt);
+void bench_targets_json(struct json *j, const struct bench_target *t,
+			unsigned int nt);
+
 #define NSEC_PER_MSEC	1000000ULL
 #define NSEC_PER_SEC	1000000000ULL
 
@@ -239,11 +253,6 @@ struct msg_row {
 	bool lower_better;
 };
 
-struct msg_target {
-	char name[96];
-	char detail[192];
-	bool met;
-};
 
 int bench_msg_parse(struct msg_opts *o, int argc, char **argv);
 /* -1 on a failure; r->nm is 0 when nothing could start, else r holds what ran. */
@@ -266,7 +275,7 @@ unsigned int msg_rows(const struct msg_results *r, struct msg_row *rows,
 bool msg_target_met(double ratio, double factor, bool lower_better);
 /* The targets for the rows present; returns how many. */
 unsigned int msg_targets(const struct msg_row *rows, unsigned int nrows,
-			 struct msg_target *t);
+			 struct bench_target *t);
 /* A figure for the table: 6 significant digits at most, "-" for NaN. */
 char *msg_fmt_value(double v, char *buf, size_t size);
 

@@ -199,7 +199,7 @@ unsigned int msg_rows(const struct msg_results *r, struct msg_row *rows,
 
 /* --- targets ----------------------------------------------------------------- */
 
-static const struct msg_target_spec {
+static const struct bench_target_spec {
 	const char *key;
 	double factor;
 	const char *name;
@@ -221,7 +221,7 @@ bool msg_target_met(double ratio, double factor, bool lower_better)
 	return lower_better ? ratio <= factor : ratio >= factor;
 }
 
-static const struct msg_target_spec *spec_of(const char *key)
+static const struct bench_target_spec *spec_of(const char *key)
 {
 	size_t i;
 
@@ -243,13 +243,13 @@ char *msg_fmt_value(double v, char *buf, size_t size)
 }
 
 unsigned int msg_targets(const struct msg_row *rows, unsigned int nrows,
-			 struct msg_target *t)
+			 struct bench_target *t)
 {
 	char base[32], lam[32], ratio[32];
 	unsigned int i, n = 0;
 
 	for (i = 0; i < nrows && n < MSG_MAX_TARGETS; i++) {
-		const struct msg_target_spec *spec = spec_of(rows[i].key);
+		const struct bench_target_spec *spec = spec_of(rows[i].key);
 		const struct msg_row *row = &rows[i];
 
 		if (!spec)
@@ -327,7 +327,7 @@ static void print_notes(FILE *f, const struct msg_results *r)
 
 static void print_table(FILE *f, const struct msg_results *r,
 			const struct msg_row *rows, unsigned int nrows,
-			const struct msg_target *t, unsigned int nt)
+			const struct bench_target *t, unsigned int nt)
 {
 	const struct msg_opts *o = r->opts;
 	char base[32], lam[32];
@@ -356,11 +356,7 @@ static void print_table(FILE *f, const struct msg_results *r,
 			fprintf(f, "%6.3f\n", row->ratio);
 	}
 	print_notes(f, r);
-	if (nt)
-		fprintf(f, "\nTargets (ratio = AF_LAMPORT / baseline):\n");
-	for (i = 0; i < nt; i++)
-		fprintf(f, "  %-7s %s: %s\n", t[i].met ? "met" : "NOT MET",
-			t[i].name, t[i].detail);
+	bench_targets_print(f, "ratio = AF_LAMPORT / baseline", t, nt);
 }
 
 /* --- JSON -------------------------------------------------------------------- */
@@ -481,10 +477,9 @@ static void json_rows(struct json *j, const struct msg_row *rows,
 
 static int write_json(FILE *f, bool pretty, const struct msg_results *r,
 		      const struct msg_row *rows, unsigned int nrows,
-		      const struct msg_target *t, unsigned int nt)
+		      const struct bench_target *t, unsigned int nt)
 {
 	struct json j;
-	unsigned int i;
 
 	json_init(&j, f, pretty);
 	json_obj_open(&j);
@@ -500,16 +495,7 @@ static int write_json(FILE *f, bool pretty, const struct msg_results *r,
 	json_kv_u32(&j, "netem_delay_us", 0);
 	json_meas(&j, r);
 	json_rows(&j, rows, nrows);
-	json_key(&j, "targets");
-	json_arr_open(&j);
-	for (i = 0; i < nt; i++) {
-		json_obj_open(&j);
-		json_kv_str(&j, "target", t[i].name);
-		json_kv_bool(&j, "met", t[i].met);
-		json_kv_str(&j, "measured", t[i].detail);
-		json_obj_close(&j);
-	}
-	json_arr_close(&j);
+	bench_targets_json(&j, t, nt);
 	json_obj_close(&j);
 	return json_finish(&j);
 }
@@ -540,7 +526,7 @@ static int write_ratios(const char *dir, const struct msg_row *rows,
 		return -errno;
 	fprintf(f, "# n key ratio(AF_LAMPORT/baseline) target met(1/0, -1: none)\n");
 	for (i = 0; i < nrows; i++) {
-		const struct msg_target_spec *spec = spec_of(rows[i].key);
+		const struct bench_target_spec *spec = spec_of(rows[i].key);
 		char ratio[32] = "NaN", target[32] = "NaN";
 
 		if (!isnan(rows[i].ratio))
@@ -593,7 +579,7 @@ static int write_rtts(const char *dir, const struct msg_meas *m)
 
 static int write_text(const char *dir, const struct msg_results *r,
 		      const struct msg_row *rows, unsigned int nrows,
-		      const struct msg_target *t, unsigned int nt)
+		      const struct bench_target *t, unsigned int nt)
 {
 	FILE *f = open_in(dir, "results.json");
 	int err;
@@ -612,7 +598,7 @@ static int write_text(const char *dir, const struct msg_results *r,
 }
 
 static int write_files(const struct msg_results *r, const struct msg_row *rows,
-		       unsigned int nrows, const struct msg_target *t,
+		       unsigned int nrows, const struct bench_target *t,
 		       unsigned int nt)
 {
 	const char *dir = r->opts->outdir;
@@ -633,7 +619,7 @@ static int write_files(const struct msg_results *r, const struct msg_row *rows,
 int bench_msg_report(const struct msg_results *r)
 {
 	struct msg_row rows[MSG_MAX_ROWS];
-	struct msg_target t[MSG_MAX_TARGETS];
+	struct bench_target t[MSG_MAX_TARGETS];
 	unsigned int nrows = msg_rows(r, rows, MSG_MAX_ROWS);
 	unsigned int nt = msg_targets(rows, nrows, t);
 	int err = 0;

@@ -74,13 +74,7 @@ static double poisson_upper95(uint32_t k)
 
 /* --- targets --------------------------------------------------------------- */
 
-struct target {
-	char name[96];
-	char detail[256];
-	bool met;
-};
-
-static void add_target(struct target *t, unsigned int *n, bool met,
+static void add_target(struct bench_target *t, unsigned int *n, bool met,
 		       const char *name, const char *detail)
 {
 	snprintf(t[*n].name, sizeof(t[*n].name), "%s", name);
@@ -90,7 +84,7 @@ static void add_target(struct target *t, unsigned int *n, bool met,
 }
 
 static unsigned int eval_targets(const struct bench_results *r,
-				 struct target *t)
+				 struct bench_target *t)
 {
 	static const char *const loaded[] = { "cpu", "cpu-fifo", "mem" };
 	const struct det_result *k;
@@ -203,7 +197,7 @@ static void print_row(FILE *f, const struct cond_result *cr, int d,
 }
 
 static void print_table(FILE *f, const struct bench_results *r,
-			const struct target *t, unsigned int nt)
+			const struct bench_target *t, unsigned int nt)
 {
 	const struct bench_opts *o = r->opts;
 	unsigned int i;
@@ -239,11 +233,36 @@ static void print_table(FILE *f, const struct bench_results *r,
 		fprintf(f, "\nTimer precision (absolute 10 ms sleeps, SCHED_FIFO, no load, %zu): late by p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
 			r->probe.n, ms(samples_pct(&r->probe, 50)),
 			ms(samples_pct(&r->probe, 99)), ms(samples_max(&r->probe)));
+	bench_targets_print(f, "I = 10 ms, M = 3", t, nt);
+}
+
+void bench_targets_print(FILE *f, const char *title,
+			 const struct bench_target *t, unsigned int nt)
+{
+	unsigned int i;
+
 	if (nt)
-		fprintf(f, "\nTargets (I = 10 ms, M = 3):\n");
+		fprintf(f, "\nTargets (%s):\n", title);
 	for (i = 0; i < nt; i++)
 		fprintf(f, "  %-7s %s: %s\n", t[i].met ? "met" : "NOT MET",
 			t[i].name, t[i].detail);
+}
+
+void bench_targets_json(struct json *j, const struct bench_target *t,
+			unsigned int nt)
+{
+	unsigned int i;
+
+	json_key(j, "targets");
+	json_arr_open(j);
+	for (i = 0; i < nt; i++) {
+		json_obj_open(j);
+		json_kv_str(j, "target", t[i].name);
+		json_kv_bool(j, "met", t[i].met);
+		json_kv_str(j, "measured", t[i].detail);
+		json_obj_close(j);
+	}
+	json_arr_close(j);
 }
 
 /* --- JSON ------------------------------------------------------------------ */
@@ -293,7 +312,7 @@ static void json_det(struct json *j, const struct cond_result *cr, int d,
 }
 
 static int write_json(FILE *f, bool pretty, const struct bench_results *r,
-		      const struct target *t, unsigned int nt)
+		      const struct bench_target *t, unsigned int nt)
 {
 	static const char *const loads[] = { "none", "cpu", "cpu-fifo", "mem" };
 	const struct bench_opts *o = r->opts;
@@ -358,16 +377,7 @@ static int write_json(FILE *f, bool pretty, const struct bench_results *r,
 		json_kv_u64(&j, "max", samples_max(&r->probe));
 		json_obj_close(&j);
 	}
-	json_key(&j, "targets");
-	json_arr_open(&j);
-	for (i = 0; i < nt; i++) {
-		json_obj_open(&j);
-		json_kv_str(&j, "target", t[i].name);
-		json_kv_bool(&j, "met", t[i].met);
-		json_kv_str(&j, "measured", t[i].detail);
-		json_obj_close(&j);
-	}
-	json_arr_close(&j);
+	bench_targets_json(&j, t, nt);
 	json_obj_close(&j);
 	return json_finish(&j);
 }
@@ -392,7 +402,7 @@ static int write_dat(const char *dir, const struct cond_result *cr, int d)
 	return fclose(f) ? -errno : 0;
 }
 
-static int write_files(const struct bench_results *r, const struct target *t,
+static int write_files(const struct bench_results *r, const struct bench_target *t,
 		       unsigned int nt)
 {
 	const char *dir = r->opts->outdir;
@@ -424,7 +434,7 @@ static int write_files(const struct bench_results *r, const struct target *t,
 
 int bench_report(const struct bench_results *r)
 {
-	struct target t[48];
+	struct bench_target t[48];
 	unsigned int nt = eval_targets(r, t);
 	int err;
 

@@ -184,7 +184,7 @@ static void test_rows(void)
 static void test_targets(void)
 {
 	static struct msg_results r;
-	struct msg_target t[MSG_MAX_TARGETS];
+	struct bench_target t[MSG_MAX_TARGETS];
 	struct msg_row rows[MSG_MAX_ROWS];
 	struct msg_opts o;
 	unsigned int n;
