@@ -13,6 +13,8 @@
 #include <linux/net.h>
 #include <linux/random.h>
 #include <linux/sched/signal.h>
+#include <linux/sockios.h>
+#include <asm/ioctls.h>
 #include <net/genetlink.h>
 #include <net/sock.h>
 
@@ -361,9 +363,24 @@ static int lamport_shutdown(struct socket *sock, int how)
 	return 0;
 }
 
+/* SIOCINQ: the next message's length, as for UDP; SIOCOUTQ: bytes held. */
 static int lamport_ioctl(struct socket *sock, unsigned int cmd,
 			 unsigned long arg)
 {
+	struct sock *sk = sock->sk;
+	struct sk_buff *skb;
+	int amount;
+
+	switch (cmd) {
+	case SIOCINQ:
+		spin_lock_bh(&sk->sk_receive_queue.lock);
+		skb = skb_peek(&sk->sk_receive_queue);
+		amount = skb ? skb->len : 0;
+		spin_unlock_bh(&sk->sk_receive_queue.lock);
+		return put_user(amount, (int __user *)arg);
+	case SIOCOUTQ:
+		return put_user(sk_wmem_alloc_get(sk), (int __user *)arg);
+	}
 	return -ENOIOCTLCMD;
 }
 

@@ -45,7 +45,7 @@ static void lamport_report(struct lamport_net *ln,
 			   const struct lamport_event *ev)
 {
 	if (ev->new_state == LP_DEAD)
-		lamport_rdm_peer_dead(ln, ev->peer_id);
+		lamport_rdm_peer_gone(ln, ev->peer_id, EHOSTDOWN);
 	lamport_notify_event(ln, ev);
 }
 

@@ -354,8 +354,13 @@ static int lamport_nl_peer_del(struct sk_buff *skb, struct genl_info *info)
 
 	mutex_lock(&ln->lock);
 	peer = lamport_nl_find_peer(ln, info, &err);
-	if (peer)
+	if (peer) {
+		u32 id = peer->id;
+
 		lamport_peer_remove(peer);
+		/* Its RDM flows fail now rather than time out. */
+		lamport_rdm_peer_gone(ln, id, EHOSTUNREACH);
+	}
 	mutex_unlock(&ln->lock);
 	return err;
 }

@@ -1023,8 +1023,11 @@ bool lamport_rdm_drained(struct lamport_sock *lsk)
 	return drained;
 }
 
-/* The failure detector declared node dead: flows to it fail now. */
-void lamport_rdm_peer_dead(struct lamport_net *ln, u32 node)
+/*
+ * Flows to node fail now with err: EHOSTDOWN when the failure detector
+ * declared it dead, EHOSTUNREACH when it stopped being a peer.
+ */
+void lamport_rdm_peer_gone(struct lamport_net *ln, u32 node, int err)
 {
 	struct lamport_flow_tx *f;
 	struct lamport_sock *lsk;
@@ -1038,7 +1041,7 @@ void lamport_rdm_peer_dead(struct lamport_net *ln, u32 node)
 		spin_lock(&lsk->lock);
 		hash_for_each_safe(lsk->tx_flows, bkt, tmp, f, hnode)
 			if (f->node == node)
-				lamport_flow_fail(lsk, f, EHOSTDOWN);
+				lamport_flow_fail(lsk, f, err);
 		spin_unlock(&lsk->lock);
 	}
 	spin_unlock_bh(&ln->sock_lock);

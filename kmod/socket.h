@@ -100,7 +100,7 @@ void lamport_rdm_ack_receive(struct lamport_net *ln, const struct lp_hdr *hdr,
 			     struct sk_buff *skb);
 void lamport_rdm_read(struct lamport_sock *lsk);
 bool lamport_rdm_drained(struct lamport_sock *lsk);
-void lamport_rdm_peer_dead(struct lamport_net *ln, u32 node);
+void lamport_rdm_peer_gone(struct lamport_net *ln, u32 node, int err);
 int lamport_rdm_fill_flows(struct sk_buff *skb, struct lamport_sock *lsk);
 
 #endif /* _LAMPORT_SOCKET_H */

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,6 +44,7 @@
 #include <net/if.h>
 #include <linux/genetlink.h>
 #include <linux/lamport.h>
+#include <linux/sockios.h>
 #include <libmnl/libmnl.h>
 
 #include "kselftest_harness.h"
@@ -1460,6 +1462,34 @@ TEST_F(node, tracepoints_carry_stamps)
 	close(r);
 }
 
+/* FIONREAD (SIOCINQ) is the next message's length, as for UDP. */
+TEST_F(node, ioctls)
+{
+	struct lmsg m;
+	char buf[16];
+	int r, s, n;
+
+	r = bound_socket(SOCK_DGRAM, 5200);
+	s = bound_socket(SOCK_DGRAM, 0);
+	ASSERT_LE(0, r);
+	ASSERT_LE(0, s);
+	ASSERT_EQ(0, ioctl(r, FIONREAD, &n));
+	EXPECT_EQ(0, n);
+	ASSERT_EQ(3, lsend(s, NODE_ID, 5200, "abc", 3, 0));
+	ASSERT_EQ(5, lsend(s, NODE_ID, 5200, "defgh", 5, 0));
+	ASSERT_TRUE(poll_one(r, POLLIN, wait_ms(2000)) & POLLIN);
+	ASSERT_EQ(0, ioctl(r, FIONREAD, &n));
+	EXPECT_EQ(3, n);
+	ASSERT_EQ(3, lrecv(r, buf, sizeof(buf), 0, &m));
+	ASSERT_EQ(5, recv_wait(r, buf, sizeof(buf), &m, wait_ms(2000)));
+	ASSERT_EQ(0, ioctl(r, FIONREAD, &n));
+	EXPECT_EQ(0, n);
+	ASSERT_EQ(0, ioctl(s, SIOCOUTQ, &n));
+	EXPECT_LE(0, n);
+	close(s);
+	close(r);
+}
+
 TEST_F(node, shutdown_read)
 {
 	struct lmsg m;
@@ -2154,6 +2184,33 @@ TEST_F_TIMEOUT(cluster, rdm_reset_by_reopened_receiver, 60)
 	EXPECT_EQ(n + 1, v);
 	close(tx);
 	close(rx);
+}
+
+/*
+ * Node 2 stops being node 1's peer: node 1's RDM flows to it fail at once
+ * with EHOSTUNREACH instead of timing out, and so do later sends.
+ */
+TEST_F(cluster, rdm_peer_deleted)
+{
+	uint64_t t0;
+	int tx, rev, i;
+
+	tx = node_bound(self, 1, SOCK_RDM, 0);
+	ASSERT_LE(0, tx);
+	/* Nobody listens there: the messages stay unacknowledged. */
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(1, lsend(tx, 2, RX_PORT + 7, "x", 1, 0));
+	}
+	t0 = lt_now_ms();
+	ASSERT_EQ(0, lt_peer_del(&self->nl[1], 2));
+	rev = poll_one(tx, 0, wait_ms(1000));
+	TH_LOG("socket error %llu ms after the peer was deleted",
+	       (unsigned long long)(lt_now_ms() - t0));
+	ASSERT_LT(0, rev);
+	EXPECT_TRUE(rev & POLLERR);
+	EXPECT_EQ(EHOSTUNREACH, so_error(tx));
+	EXPECT_EQ(-EHOSTUNREACH, lsend(tx, 2, RX_PORT, "x", 1, 0));
+	close(tx);
 }
 
 static uint64_t timed_close(int fd)
