@@ -1196,7 +1196,7 @@ FIXTURE_TEARDOWN(fuzz)
 	lnl_close(&self->nl);
 }
 
-TEST_F_TIMEOUT(fuzz, privileged, 300)
+TEST_F_TIMEOUT(fuzz, privileged, 900)
 {
 	fuzz_run(_metadata, &self->nl, true);
 }
