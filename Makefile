@@ -76,7 +76,9 @@ modules: $(KMOD_SOURCES)
 # --- userspace -------------------------------------------------------------
 
 user:
-	@$(S)/need libmnl-dev:/usr/include/libmnl/libmnl.h build-essential:gcc
+	@$(S)/need libmnl-dev:/usr/include/libmnl/libmnl.h build-essential:gcc \
+		libbpf-dev:/usr/include/bpf/libbpf.h clang:clang llvm:llvm-strip \
+		bpftool:bpftool
 	$(MAKE) -C user OUT=$(BUILD)/user
 
 $(KSRC_STAMP): $(KSRC_TARBALL)

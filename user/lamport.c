@@ -47,6 +47,7 @@ static const struct cmd objects[] = {
 	{ "peer",	do_peer },
 	{ "socket",	do_socket },
 	{ "monitor",	do_monitor },
+	{ "trace",	do_trace },
 	{ "bench",	do_bench },
 	{ "help",	do_help },
 	{ NULL, NULL },
@@ -124,6 +125,9 @@ static int strip_options(bool *seen, int argc, char **argv)
 		if (!literal && !n && argv[i][0] == '-' && argv[i][1])
 			return unknarg("option", argv[i], "lamport -help");
 		argv[n++] = argv[i];
+		/* trace has options of its own (-p PID, -d SECONDS, -H). */
+		if (n == 1 && matches(argv[0], "trace"))
+			literal = true;
 	}
 	return n;
 }

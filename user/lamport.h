@@ -65,6 +65,7 @@ int do_peer(struct ctx *ctx, int argc, char **argv);
 int do_socket(struct ctx *ctx, int argc, char **argv);
 int do_monitor(struct ctx *ctx, int argc, char **argv);
 int do_bench(struct ctx *ctx, int argc, char **argv);
+int do_trace(struct ctx *ctx, int argc, char **argv);
 
 /*
  * The parts of the objects that need no kernel, kept apart for the host
