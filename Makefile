@@ -116,10 +116,13 @@ checkpatch: $(KSRC_STAMP)
 
 # --- tests -----------------------------------------------------------------
 
-test-user: user
-	@LAMPORT=$(BUILD)/user/lamport $(S)/host-tests $(BUILD)/user/tests/test_* \
+# selftests/trace.sh runs here too: lamport trace in tracepoint-only mode,
+# the only one this host's kernel offers, with nftables for the loss.
+test-user: user selftests
+	@LAMPORT=$(BUILD)/user/lamport TCPGEN=$(BUILD)/selftests/tcpgen TRACE_LOSS=nft \
+		$(S)/host-tests $(BUILD)/user/tests/test_* \
 		$(SRC)/user/tests/test_cli.sh $(SRC)/user/tests/test_twin.sh \
-		$(S)/tests/test-splat.sh
+		$(S)/tests/test-splat.sh $(SRC)/selftests/trace.sh
 
 # The debug kernel is built (or found in its cache) before the lanes that
 # need it, so that the releases are resolved with it present.

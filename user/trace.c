@@ -325,7 +325,7 @@ static void json_event(struct trace_run *r, const struct lt_event *e)
 		json_kv_s64(j, "err", e->err);
 		break;
 	case LT_EV_SYN_RETRANS:
-		json_kv_u32(j, "count", e->syn_retrans + 1);
+		json_kv_u32(j, "count", e->syn_retrans);
 		json_kv_u64(j, "after_ns", e->duration_ns);
 		break;
 	case LT_EV_SYNACK_RETRANS:
@@ -387,7 +387,7 @@ static void text_details(const struct lt_event *e, char *buf, size_t size)
 			 strerror(e->err));
 		break;
 	case LT_EV_SYN_RETRANS:
-		snprintf(buf, size, "#%u, %s after the first SYN", e->syn_retrans + 1,
+		snprintf(buf, size, "#%u, %s after the first SYN", e->syn_retrans,
 			 fmt_duration(e->duration_ns, d1, sizeof(d1)));
 		break;
 	case LT_EV_SYNACK_RETRANS:
@@ -615,7 +615,9 @@ static int tw_show(struct trace_run *r, struct tw_state *s, bool force)
 	if (!err)
 		err = tw_counters_read(&c);
 	if (err) {
-		fprintf(stderr, "Error: cannot read the TIME_WAIT sockets: %s\n", strerror(-err));
+		fprintf(stderr, "Error: cannot read the TIME_WAIT sockets: %s\n",
+			err == -ENOENT ? "the kernel has no TCP sock_diag (module tcp_diag)" :
+			strerror(-err));
 		tw_snapshot_free(&snap);
 		return -1;
 	}
