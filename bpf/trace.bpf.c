@@ -428,6 +428,8 @@ static __always_inline void emit_tw_enter(const struct lt_tuple *t, __u32 netns,
 	e = event_start(LT_EV_TW_ENTER, t, netns, key, c);
 	if (!e)
 		return;
+	if (!full_mode)
+		e->flags |= LT_CONN_INFERRED;
 	e->old_state = TCP_TIME_WAIT;
 	event_submit(e);
 }
@@ -470,12 +472,13 @@ static __always_inline void conn_closed(const struct sock *sk,
 
 	if (c && c->have_tuple)
 		t = &c->t;
-	/* Tracepoint-only: the active closer's socket leaves FIN_WAIT2 or
-	 * CLOSING without an error only to become a TIME_WAIT socket. */
-	if (!full_mode && !err &&
-	    (oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSING)) {
+	/* The active closer's socket leaves FIN_WAIT2 or CLOSING without an
+	 * error only to become a TIME_WAIT socket.  In full mode the kprobe
+	 * saw it, unless it was skipped: kprobes do not nest on a CPU. */
+	if (!err && (oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSING) &&
+	    (!full_mode || (c && !(c->flags & LT_CONN_TW_SEEN)))) {
 		if (c) {
-			c->flags |= LT_CONN_TIME_WAIT;
+			c->flags |= LT_CONN_TIME_WAIT | LT_CONN_INFERRED;
 			c->fin_rcvd = true;
 		}
 		emit_tw_enter(t, netns, key, c);
@@ -742,10 +745,14 @@ int BPF_KPROBE(lt_time_wait, struct sock *sk, int state)
 	struct lt_tuple t;
 	__u32 netns;
 
-	/* A FIN_WAIT2 timewait socket is an orphan waiting for a FIN. */
-	if (state != TCP_TIME_WAIT || !sk_tuple(sk, &t, &netns))
+	if (!sk_tuple(sk, &t, &netns))
 		return 0;
 	c = bpf_map_lookup_elem(&conns, &key);
+	if (c)
+		c->flags |= LT_CONN_TW_SEEN;
+	/* A FIN_WAIT2 timewait socket is an orphan waiting for a FIN. */
+	if (state != TCP_TIME_WAIT)
+		return 0;
 	if (c) {
 		c->flags |= LT_CONN_TIME_WAIT;
 		c->fin_rcvd = true;

@@ -47,6 +47,8 @@ enum lt_end {
 #define LT_CONN_TIME_WAIT	(1u << 2)	/* left a TIME_WAIT behind */
 #define LT_CONN_REPORTED	(1u << 3)	/* handshake already emitted */
 #define LT_CONN_HAVE_PID	(1u << 4)	/* pid and comm are the owner's */
+#define LT_CONN_TW_SEEN		(1u << 5)	/* tcp_time_wait() ran (full mode) */
+#define LT_CONN_INFERRED	(1u << 6)	/* TW_ENTER: inferred, not seen */
 
 struct lt_tuple {
 	__u8 saddr[16];		/* IPv4 in the first 4 bytes */

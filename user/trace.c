@@ -222,7 +222,6 @@ struct trace_run {
 	struct json j;
 	uint64_t start_ns;
 	uint64_t events;
-	bool full;		/* full mode: kprobes make TIME_WAIT exact */
 };
 
 static volatile sig_atomic_t trace_stop;
@@ -332,7 +331,7 @@ static void json_event(struct trace_run *r, const struct lt_event *e)
 		json_kv_u32(j, "count", e->syn_retrans);
 		break;
 	case LT_EV_TW_ENTER:
-		json_kv_bool(j, "exact", r->full);
+		json_kv_bool(j, "exact", !(e->flags & LT_CONN_INFERRED));
 		break;
 	case LT_EV_TW_EXIT:
 		json_kv_u64(j, "age_ns", e->duration_ns);
@@ -394,7 +393,8 @@ static void text_details(const struct lt_event *e, char *buf, size_t size)
 		snprintf(buf, size, "#%u", e->syn_retrans);
 		break;
 	case LT_EV_TW_ENTER:
-		snprintf(buf, size, "TIME_WAIT");
+		snprintf(buf, size, "TIME_WAIT%s",
+			 e->flags & LT_CONN_INFERRED ? " (inferred from FIN_WAIT2/CLOSING -> CLOSE)" : "");
 		break;
 	case LT_EV_TW_EXIT:
 		snprintf(buf, size, "%s after %s", e->end ? "killed" : "expired",
@@ -790,7 +790,6 @@ static int trace_run(struct ctx *ctx, uint32_t features, int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	r.full = f.full;
 	print_start(&r, &f, netns);
 	ret = trace_loop(&r, t, features & LT_FEAT_TIMEWAIT ? &tw : NULL);
 	if (!ret && (features & LT_FEAT_TIMEWAIT))
