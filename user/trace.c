@@ -140,6 +140,10 @@ static int parse_one(struct trace_opts *o, int *i, int argc, char **argv)
 		o->hist = true;
 		return 0;
 	}
+	if (!strcmp(key, "-h") || !strcmp(key, "-help") || !strcmp(key, "--help")) {
+		trace_usage(stdout);
+		return 1;
+	}
 	if (!strcmp(key, "--snapshot")) {
 		o->snapshot = true;
 		return 0;
@@ -197,15 +201,17 @@ static int parse_one(struct trace_opts *o, int *i, int argc, char **argv)
 
 int trace_parse(struct trace_opts *o, uint32_t features, int argc, char **argv)
 {
-	int i;
+	int i, err;
 
 	memset(o, 0, sizeof(*o));
 	o->features = features;
 	o->interval_ms = 1000;
 	o->warn_share = 0.8;
-	for (i = 0; i < argc; i++)
-		if (parse_one(o, &i, argc, argv))
-			return -1;
+	for (i = 0; i < argc; i++) {
+		err = parse_one(o, &i, argc, argv);
+		if (err)
+			return err;
+	}
 	if (o->family && o->addr.len && (o->addr.len == 4) != (o->family == AF_INET))
 		return invarg("the address is not of the family asked for", o->family == AF_INET ? "-4" : "-6");
 	if (o->addr.len && !o->family)
@@ -753,8 +759,9 @@ static int trace_run(struct ctx *ctx, uint32_t features, int argc, char **argv)
 	const char *why;
 	int err, ret;
 
-	if (trace_parse(&o, features, argc, argv))
-		return -1;
+	err = trace_parse(&o, features, argc, argv);
+	if (err)
+		return err < 0 ? -1 : 0;
 	o.json = o.json || ctx->json;
 	json_init(&r.j, stdout, false);
 	if (o.netns && strcmp(o.netns, "all")) {
@@ -810,8 +817,9 @@ static int trace_features(struct ctx *ctx, int argc, char **argv)
 	struct json j;
 	int i;
 
-	if (trace_parse(&o, 0, argc, argv))
-		return -1;
+	i = trace_parse(&o, 0, argc, argv);
+	if (i)
+		return i < 0 ? -1 : 0;
 	trace_features_probe(&f);
 	if (o.json || ctx->json) {
 		json_init(&j, stdout, ctx->pretty);
@@ -891,5 +899,7 @@ int do_trace(struct ctx *ctx, int argc, char **argv)
 		trace_usage(stderr);
 		return -1;
 	}
+	if (argv[0][0] == '-' && trace_parse(&(struct trace_opts){ 0 }, 0, 1, argv) > 0)
+		return 0;
 	return run_cmd(ctx, cmds, "command", TRACE_HELP, argc, argv);
 }

@@ -32,7 +32,8 @@ struct trace_opts {
 
 /*
  * Parses the words after "lamport trace COMMAND" into o (zeroed and given
- * defaults first).  Prints the error and returns -1 on a mistake.
+ * defaults first).  Prints the error and returns -1 on a mistake; prints
+ * the usage and returns 1 for -h.
  */
 int trace_parse(struct trace_opts *o, uint32_t features, int argc, char **argv);
 

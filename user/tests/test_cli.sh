@@ -87,7 +87,10 @@ fi
 
 expect_ok "lamport help" "Usage: lamport [ OPTIONS ] OBJECT" help
 expect_ok "lamport -help" "Usage: lamport [ OPTIONS ] OBJECT" -help
-expect_ok "lamport -h" "OBJECT := { node peer socket monitor bench }" -h
+expect_ok "lamport -h" "OBJECT := { node peer socket monitor trace bench }" -h
+expect_ok "lamport trace help" "Usage: lamport trace { handshake | timewait | cong | conn }" trace help
+expect_ok "lamport trace -h" "Usage: lamport trace { handshake | timewait | cong | conn }" trace -h
+expect_ok "lamport trace conn --help" "OPTIONS := [ -p PID ] [ --port PORT ]" trace conn --help
 expect_ok "lamport help help" "Usage: lamport [ OPTIONS ] OBJECT" help help
 expect_ok "lamport help node" "Usage: lamport node [ show ]" help node
 expect_ok "lamport node help" "Usage: lamport node [ show ]" node help
@@ -129,6 +132,12 @@ expect_err "unknown option" \
 	'Error: option "-x" is unknown, try "lamport -help".' -x node
 expect_err "unknown command" \
 	'Error: command "frob" is unknown, try "lamport node help".' node frob
+expect_err "unknown trace command" \
+	'Error: command "frob" is unknown, try "lamport trace help".' trace frob
+expect_err "unknown trace option" \
+	'Error: option "-x" is unknown, try "lamport trace help".' trace conn -x
+expect_err "trace -p is a pid, not -pretty" \
+	'Error: argument "abc" is wrong: not a process id' trace conn -p abc
 expect_err "show takes no argument" \
 	'Error: argument "extra" is unknown, try "lamport node help".' node show extra
 expect_err "set without anything" \
