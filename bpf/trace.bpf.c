@@ -263,6 +263,20 @@ static __always_inline __u8 ca_state(const struct sock *sk)
 	return BPF_CORE_READ_BITFIELD_PROBED(icsk, icsk_ca_state);
 }
 
+/* A retransmit or a cwnd change, in the congestion state it happened in. */
+static __always_inline void emit_cong(__u8 type, const struct sock *sk,
+				      const struct lt_tuple *t, __u32 netns,
+				      __u64 key, const struct lt_conn *c)
+{
+	struct lt_event *e = event_start(type, t, netns, key, c);
+
+	if (!e)
+		return;
+	fill_cong(e, sk);
+	e->new_state = ca_state(sk);
+	event_submit(e);
+}
+
 /* --- handshake ------------------------------------------------------ */
 
 static __always_inline void conn_open(__u64 key, int newstate)
@@ -345,6 +359,7 @@ static __always_inline int accepted(long fd)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
 	struct file **fds, *file;
+	struct fdtable *fdt;
 	struct socket *sock;
 	struct lt_tuple t;
 	struct lt_conn *c;
@@ -354,8 +369,9 @@ static __always_inline int accepted(long fd)
 
 	if (fd < 0 || !(features & (LT_FEAT_HANDSHAKE | LT_FEAT_CONN)))
 		return 0;
-	fds = BPF_CORE_READ(task, files, fdt, fd);
-	if (fd >= BPF_CORE_READ(task, files, fdt, max_fds))
+	fdt = BPF_CORE_READ(task, files, fdt);
+	fds = BPF_CORE_READ(fdt, fd);
+	if (fd >= BPF_CORE_READ(fdt, max_fds))
 		return 0;
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
 		return 0;
@@ -605,14 +621,8 @@ int BPF_PROG(lt_retransmit, const struct sock *sk)
 		return 0;
 	}
 	count(LT_CNT_RETRANS);
-	if (!(features & LT_FEAT_CONG) || !pid_ok(c))
-		return 0;
-	e = event_start(LT_EV_RETRANS, &t, netns, key, c);
-	if (e) {
-		fill_cong(e, sk);
-		e->new_state = ca_state(sk);
-		event_submit(e);
-	}
+	if ((features & LT_FEAT_CONG) && pid_ok(c))
+		emit_cong(LT_EV_RETRANS, sk, &t, netns, key, c);
 	return 0;
 }
 
@@ -700,7 +710,6 @@ int BPF_PROG(lt_probe, const struct sock *sk)
 	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
 	__u32 cwnd, ssthresh, srtt, netns;
 	__u64 key = (__u64)sk;
-	struct lt_event *e;
 	struct lt_conn *c;
 	struct lt_tuple t;
 
@@ -715,12 +724,7 @@ int BPF_PROG(lt_probe, const struct sock *sk)
 	if (!cong_changed(c, cwnd, ssthresh, srtt))
 		return 0;
 	count(LT_CNT_CWND);
-	e = event_start(LT_EV_CWND, &t, netns, key, c);
-	if (e) {
-		fill_cong(e, sk);
-		e->new_state = ca_state(sk);
-		event_submit(e);
-	}
+	emit_cong(LT_EV_CWND, sk, &t, netns, key, c);
 	return 0;
 }
 

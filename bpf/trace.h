@@ -99,7 +99,6 @@ enum lt_counter {
 	LT_CNT_RETRANS,
 	LT_CNT_RTO,		/* entries into Loss */
 	LT_CNT_CONN_END,
-	LT_CNT_CONN_MISSED,	/* conn state evicted from the LRU map */
 	LT_COUNTERS,
 };
 
@@ -108,7 +107,6 @@ enum lt_hist {
 	LT_HIST_CONNECT = 0,
 	LT_HIST_ACCEPT,
 	LT_HIST_DURATION,
-	LT_HIST_SRTT,
 	LT_HISTS,
 };
 #define LT_HIST_SLOTS	32

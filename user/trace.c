@@ -22,6 +22,8 @@
 
 #define TRACE_HELP	"lamport trace help"
 #define POLL_MS		100
+/* TCP_TIMEWAIT_LEN: how long Linux keeps a TIME_WAIT socket. */
+#define TW_LEN_MS	60000
 
 static const char *const ca_names[] = {
 	"Open", "Disorder", "CWR", "Recovery", "Loss",
@@ -66,14 +68,12 @@ static const char *const counter_names[LT_COUNTERS] = {
 	[LT_CNT_RETRANS]	= "retrans",
 	[LT_CNT_RTO]		= "rto",
 	[LT_CNT_CONN_END]	= "conn",
-	[LT_CNT_CONN_MISSED]	= "conn_missed",
 };
 
 static const char *const hist_names[LT_HISTS] = {
 	[LT_HIST_CONNECT]	= "connect latency",
 	[LT_HIST_ACCEPT]	= "accept-side handshake latency",
 	[LT_HIST_DURATION]	= "connection duration",
-	[LT_HIST_SRTT]		= "srtt",
 };
 
 const char *trace_ca_state_name(unsigned int state)
@@ -566,8 +566,8 @@ static void tw_print_groups(struct trace_run *r, const char *key,
 			snprintf(ep, sizeof(ep), "local port %u", g[i].port);
 		printf("  %-30s %6u  remaining %.1f-%.1fs  age %.1f-%.1fs\n", ep, g[i].count,
 		       g[i].min_remaining_ms / 1e3, g[i].max_remaining_ms / 1e3,
-		       (60000 - (int)g[i].max_remaining_ms) / 1e3,
-		       (60000 - (int)g[i].min_remaining_ms) / 1e3);
+		       (TW_LEN_MS - (int)g[i].max_remaining_ms) / 1e3,
+		       (TW_LEN_MS - (int)g[i].min_remaining_ms) / 1e3);
 	}
 	if (n > 10)
 		printf("  ... %zu more\n", n - 10);
