@@ -251,6 +251,32 @@ timewait() {
 }
 check "timewait: entries = sock_diag = ss = sockstat = TcpExt TW" timewait
 
+# -p: only the connections of one process; -H: histograms, no events.
+ip netns exec "$sns" "$TCPGEN" server -a 198.18.7.2 -P 5020 -n 2 --ready "$out/r20" >/dev/null &
+srv20=$!
+ip netns exec "$sns" "$TCPGEN" server -a 198.18.7.2 -P 5021 -n 1 --ready "$out/r21" >/dev/null &
+tracer pid_s conn --netns "$sns" -p $srv20
+tracer hist_c handshake --netns "$cns" -H
+check "tracers started: conn -p, handshake -H" started pid_s hist_c
+
+filters() {
+	while [ ! -e "$out/r20" ] || [ ! -e "$out/r21" ]; do sleep 0.05; done
+	in_c "$TCPGEN" client -a 198.18.7.2 -P 5020 -n 2 >/dev/null &&
+	in_c "$TCPGEN" client -a 198.18.7.2 -P 5021 >/dev/null ||
+		{ echo "traffic failed"; return 1; }
+	sleep 0.3
+	stop_tracer pid_s
+	stop_tracer hist_c
+	expect "conn lines of process $srv20" 2 "$(count pid_s '"event":"conn"' "\"pid\":$srv20,")" &&
+	expect "conn lines in all" 2 "$(count pid_s '"event":"conn"')" &&
+	expect "events with -H" 0 "$(count hist_c '"event":"connect"')" &&
+	expect "the connect latency histogram holds the 3 connects" 3 \
+		"$(lines hist_c '"event":"histogram"' '"name":"connect latency"' |
+			sed 's/.*"log2_buckets":\[\([0-9,]*\)\].*/\1/' | tr ',' '\n' |
+			awk '{ s += $1 } END { print s + 0 }')"
+}
+check "conn -p PID shows that process only; -H counts in the kernel" filters
+
 if [ $mode = full ]; then
 	# A netns that goes kills its TIME_WAIT sockets: exact exits.
 	tw_exits() {
@@ -327,11 +353,13 @@ check "bulk transfer of 16 MB through the loss" bulk
 
 congestion() {
 	segs=$(cat "$out/retrans_segs")
-	conn_rtx=$(lines bulk_c '"event":"conn"' '"dport":5010,' | field retrans)
+	# The drop rule may take the SYN too: RetransSegs counts it as well.
+	conn_line=$(lines bulk_c '"event":"conn"' '"dport":5010,')
+	conn_rtx=$(($(echo "$conn_line" | field retrans) + $(echo "$conn_line" | field syn_retrans)))
 	rtx_events=$(count cong_c '"event":"retrans"')
 	recov=$(lines cong_c '"event":"state"' | grep -c -e '"to":"Recovery"' -e '"to":"Loss"')
 	[ "$segs" -gt 0 ] || { echo "no retransmission at all: the loss rule did nothing"; return 1; }
-	expect "conn retransmits = the netns's Tcp RetransSegs delta" "$segs" "$conn_rtx" &&
+	expect "conn retransmits (data and SYN) = the netns's Tcp RetransSegs delta" "$segs" "$conn_rtx" &&
 	expect "conn bytes" 1 "$(count bulk_c '"event":"conn"' '"tx_bytes":16000000,')" &&
 	[ "$rtx_events" -gt 0 ] && [ "$rtx_events" -le "$segs" ] ||
 		{ echo "retrans events: $rtx_events for $segs segments"; return 1; }
@@ -343,7 +371,7 @@ congestion() {
 check "cong: retransmits (= RetransSegs), Recovery/Loss, cwnd reductions" congestion
 
 lost_nothing() {
-	for f in conn_c conn_s hs_c hs_s tw_c cong_c bulk_c; do
+	for f in conn_c conn_s hs_c hs_s tw_c pid_s hist_c cong_c bulk_c; do
 		l=$(grep '"event":"summary"' "$out/$f" | field lost)
 		expect "$f: summary line with no lost events" 0 "${l:-missing}" || return 1
 	done
