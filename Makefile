@@ -37,7 +37,7 @@ KMOD_SOURCES := $(wildcard $(SRC)/kmod/*.[ch] $(SRC)/kmod/core/*.[ch]) \
 
 .PHONY: all deps modules user selftests ksrc lint sparse checkpatch \
 	test-user vm-test vm-shell vm-run demo check clean help debug-kernel \
-	bench-fd bench-msg
+	bench-fd bench-msg bench-trace
 
 all: modules user selftests
 
@@ -55,6 +55,8 @@ help:
 	@echo "                      results and CDF plots in build/bench/fd/<kernel>/"
 	@echo "make bench-msg        AF_LAMPORT vs UDP and TCP, in test VMs [KERNELS=6.1 6.12]"
 	@echo "                      [BENCH_ARGS=...]; results and plots in build/bench/msg/<kernel>/"
+	@echo "make bench-trace      what lamport trace costs TCP: on this host and in test VMs"
+	@echo "                      [KERNELS=6.1 6.12] [BENCH_ARGS=...]; tables in build/bench/trace/"
 	@echo "make lint             sparse (C=2) and checkpatch on the kernel code"
 	@echo "make test-user        host tests of the userspace code and harness"
 	@echo "KDIR=<tree>           build the module against another kernel tree"
@@ -165,6 +167,19 @@ bench-msg:
 	@set -e; rels=$$($(S)/kernels $(bench_kernels)); \
 	for rel in $$rels; do \
 		LAMPORT_VM_TIMEOUT=$(BENCH_TIMEOUT) $(S)/bench-msg "$$rel" $(BENCH_ARGS); \
+	done
+
+# `lamport bench trace` on this host (tracepoint-only) and in a test VM
+# per kernel (full mode): build/bench/trace/<host|kernel>.txt.
+bench-trace:
+	@$(MAKE) --no-print-directory all KERNELS="$(bench_kernels)"
+	@mkdir -p $(BUILD)/bench/trace
+	$(BUILD)/user/lamport bench trace $(BENCH_ARGS) | tee $(BUILD)/bench/trace/host-$$(uname -r).txt
+	@set -e; rels=$$($(S)/kernels $(bench_kernels)); \
+	for rel in $$rels; do \
+		LAMPORT_VM_BENCH=1 LAMPORT_VM_TIMEOUT=$(BENCH_TIMEOUT) $(S)/vm run "$$rel" \
+			'mkdir -p /lamport/out && lamport bench trace $(BENCH_ARGS) | tee /lamport/out/table.txt'; \
+		cp $(BUILD)/vm/$$rel/export/table.txt $(BUILD)/bench/trace/$$rel.txt; \
 	done
 
 demo:

@@ -337,6 +337,12 @@ static __always_inline void conn_established(const struct sock *sk,
 	c->flags |= LT_CONN_ESTABLISHED;
 	c->t = *t;
 	c->have_tuple = true;
+	/* cong reports changes from here on, not the initial values. */
+	if (features & LT_FEAT_CONG) {
+		c->cwnd = BPF_CORE_READ(tp, snd_cwnd);
+		c->ssthresh = BPF_CORE_READ(tp, snd_ssthresh);
+		c->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	}
 	if (oldstate == TCP_SYN_SENT) {
 		c->hs_ns = now - c->start_ns;
 		count(LT_CNT_CONNECT);

@@ -378,6 +378,19 @@ lost_nothing() {
 }
 check "every tracer ended with a summary, no event lost" lost_nothing
 
+# --- the benchmark cannot rot --------------------------------------------------
+
+bench_smoke() {
+	"$LAMPORT" -j bench trace rounds 1 time 300 bulk 8 >"$out/bench" 2>"$out/bench.err" ||
+		{ cat "$out/bench.err"; return 1; }
+	grep -q '"conn_ratio":[0-9]' "$out/bench" &&
+	grep -q '"bulk_ratio":[0-9]' "$out/bench" &&
+	grep -q '"events_lost":' "$out/bench" &&
+	runs=$(grep -o '"name":"lt_set_state","runs":[0-9]*' "$out/bench" | cut -d: -f3) &&
+	[ "${runs:-0}" -gt 0 ] || { cat "$out/bench"; return 1; }
+}
+check "bench trace (one short round): ratios and per-program costs" bench_smoke
+
 # --- bad input -----------------------------------------------------------------
 
 fails_with() {	# fails_with MESSAGE ARGS...: exit 1 and MESSAGE on stderr

@@ -51,7 +51,15 @@ static int bench_help(struct ctx *ctx, int argc, char **argv)
 	       "where the scheduler puts them (none). quick: 0.5 s, 200 round trips, one\n"
 	       "run each (a smoke test). -o DIR writes table.txt,\n"
 	       "results.json and .dat files for scripts/bench-msg-plot. Needs root and\n"
-	       "lamport.ko.\n");
+	       "lamport.ko.\n"
+	       "\n"
+	       "Usage: lamport bench trace [ rounds N ] [ time MS ] [ bulk MIB ]\n"
+	       "What lamport trace costs: loopback connect/write/read/close rate (MS ms\n"
+	       "per round, default 3000) and one connection's bulk throughput (MIB MiB,\n"
+	       "default 256), untraced and with handshake, timewait, cong and conn all\n"
+	       "running, N interleaved rounds of each (default 5), medians; then each\n"
+	       "eBPF program's ns per run (kernel.bpf_stats_enabled). Needs root; no\n"
+	       "module.\n");
 	return 0;
 }
 
@@ -341,11 +349,19 @@ static int bench_msg(struct ctx *ctx, int argc, char **argv)
 	return err;
 }
 
+static int bench_trace(struct ctx *ctx, int argc, char **argv)
+{
+	if (argc && matches(argv[0], "help"))
+		return bench_help(ctx, 0, argv);
+	return bench_trace_main(ctx->json, ctx->pretty, argc, argv);
+}
+
 int do_bench(struct ctx *ctx, int argc, char **argv)
 {
 	static const struct cmd cmds[] = {
 		{ "fd",		bench_fd },
 		{ "msg",	bench_msg },
+		{ "trace",	bench_trace },
 		{ "help",	bench_help },
 		{ NULL, NULL },
 	};

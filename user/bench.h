@@ -323,4 +323,9 @@ void sys_info_read(struct sys_info *s);
 /* Idle (and iowait) time of all CPUs so far, in ns, USER_HZ resolution. */
 int cpu_idle_ns(uint64_t *ns);
 
+/* --- bench_trace.c ----------------------------------------------------- */
+
+/* lamport bench trace ARGS: needs root; prints its report. */
+int bench_trace_main(bool json, bool pretty, int argc, char **argv);
+
 #endif /* LAMPORT_USER_BENCH_H */
