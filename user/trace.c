@@ -372,6 +372,15 @@ cong:
 	fputc('\n', stdout);
 }
 
+/* Until the first loss, ssthresh is "infinite" (TCP_INFINITE_SSTHRESH). */
+static const char *ssthresh_str(uint32_t ssthresh, char *buf, size_t size)
+{
+	if (ssthresh >= 0x7fffffff)
+		return "inf";
+	snprintf(buf, size, "%u", ssthresh);
+	return buf;
+}
+
 static void text_details(const struct lt_event *e, char *buf, size_t size)
 {
 	char d1[FMT_VALUE_SIZE], d2[FMT_VALUE_SIZE], d3[FMT_VALUE_SIZE];
@@ -407,15 +416,15 @@ static void text_details(const struct lt_event *e, char *buf, size_t size)
 			 e->duration_ns ? fmt_duration(e->duration_ns, d1, sizeof(d1)) : "?");
 		break;
 	case LT_EV_CA_STATE:
-		snprintf(buf, size, "%s -> %s cwnd %u ssthresh %u srtt %s",
+		snprintf(buf, size, "%s -> %s cwnd %u ssthresh %s srtt %s",
 			 trace_ca_state_name(e->old_state), trace_ca_state_name(e->new_state),
-			 e->cwnd, e->ssthresh,
+			 e->cwnd, ssthresh_str(e->ssthresh, d2, sizeof(d2)),
 			 fmt_duration(e->srtt_us * 1000ull, d1, sizeof(d1)));
 		break;
 	case LT_EV_CWND:
 	case LT_EV_RETRANS:
-		snprintf(buf, size, "cwnd %u ssthresh %u srtt %s in %s",
-			 e->cwnd, e->ssthresh > 1000000 ? 0 : e->ssthresh,
+		snprintf(buf, size, "cwnd %u ssthresh %s srtt %s in %s",
+			 e->cwnd, ssthresh_str(e->ssthresh, d2, sizeof(d2)),
 			 fmt_duration(e->srtt_us * 1000ull, d1, sizeof(d1)),
 			 trace_ca_state_name(e->new_state));
 		break;
