@@ -200,6 +200,46 @@ static __always_inline bool sk_tuple(const struct sock *sk, struct lt_tuple *t,
 	return common_tuple(&sk->__sk_common, t, *netns);
 }
 
+/*
+ * sk_tuple() for the tp_btf programs, whose socket is a pointer the
+ * verifier knows: plain loads instead of a bpf_probe_read_kernel() call
+ * each.  Every state change of every socket runs this, so it rejects with
+ * the cheapest fields first.
+ */
+static __always_inline bool sk_tuple_btf(const struct sock *sk,
+					 struct lt_tuple *t, __u32 *netns)
+{
+	const struct sock_common *c = &sk->__sk_common;
+	__u16 family = c->skc_family;
+
+	if (sk->sk_protocol != IPPROTO_TCP ||
+	    (family != AF_INET && family != AF_INET6) ||
+	    (filter_family && family != filter_family))
+		return false;
+	t->sport = c->skc_num;
+	t->dport = __builtin_bswap16(c->skc_dport);
+	if (filter_port && t->sport != filter_port && t->dport != filter_port)
+		return false;
+	*netns = c->skc_net.net->ns.inum;
+	if (filter_netns && *netns != filter_netns)
+		return false;
+	t->family = family;
+	t->pad = 0;
+	__builtin_memset(t->saddr, 0, sizeof(t->saddr));
+	__builtin_memset(t->daddr, 0, sizeof(t->daddr));
+	if (family == AF_INET) {
+		*(__be32 *)t->saddr = c->skc_rcv_saddr;
+		*(__be32 *)t->daddr = c->skc_daddr;
+	} else {
+		__builtin_memcpy(t->saddr, &c->skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(t->daddr, &c->skc_v6_daddr, 16);
+	}
+	if (filter_addr && !addr_matches(t->saddr, family) &&
+	    !addr_matches(t->daddr, family))
+		return false;
+	return true;
+}
+
 static __always_inline bool pid_ok(const struct lt_conn *c)
 {
 	if (!filter_pid)
@@ -563,14 +603,14 @@ static __always_inline void conn_keep_tuple(__u64 key, const struct lt_tuple *t)
 	}
 }
 
-SEC("raw_tp/inet_sock_set_state")
+SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(lt_set_state, const struct sock *sk, int oldstate, int newstate)
 {
 	struct lt_tuple t;
 	__u64 key = (__u64)sk;
 	__u32 netns;
 
-	if (!sk_tuple(sk, &t, &netns))
+	if (!sk_tuple_btf(sk, &t, &netns))
 		return 0;
 	switch (newstate) {
 	case TCP_SYN_SENT:
@@ -598,7 +638,7 @@ int BPF_PROG(lt_set_state, const struct sock *sk, int oldstate, int newstate)
 
 /* --- retransmissions ---------------------------------------------------- */
 
-SEC("raw_tp/tcp_retransmit_skb")
+SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(lt_retransmit, const struct sock *sk)
 {
 	__u64 key = (__u64)sk;
@@ -607,7 +647,7 @@ int BPF_PROG(lt_retransmit, const struct sock *sk)
 	struct lt_tuple t;
 	__u32 netns;
 
-	if (!sk_tuple(sk, &t, &netns))
+	if (!sk_tuple_btf(sk, &t, &netns))
 		return 0;
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_SYN_SENT) {
@@ -633,18 +673,18 @@ int BPF_PROG(lt_retransmit, const struct sock *sk)
 }
 
 /* A RST to our SYN: the last moment the local port is known. */
-SEC("raw_tp/tcp_receive_reset")
+SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(lt_receive_reset, const struct sock *sk)
 {
 	struct lt_tuple t;
 	__u32 netns;
 
-	if (sk_tuple(sk, &t, &netns))
+	if (sk_tuple_btf(sk, &t, &netns))
 		conn_keep_tuple((__u64)sk, &t);
 	return 0;
 }
 
-SEC("raw_tp/tcp_retransmit_synack")
+SEC("tp_btf/tcp_retransmit_synack")
 int BPF_PROG(lt_retransmit_synack, const struct sock *sk,
 	     const struct request_sock *req)
 {
@@ -667,7 +707,7 @@ int BPF_PROG(lt_retransmit_synack, const struct sock *sk,
 
 /* --- congestion --------------------------------------------------------- */
 
-SEC("raw_tp/tcp_cong_state_set")
+SEC("tp_btf/tcp_cong_state_set")
 int BPF_PROG(lt_cong_state, const struct sock *sk, __u8 state)
 {
 	__u64 key = (__u64)sk;
@@ -677,7 +717,7 @@ int BPF_PROG(lt_cong_state, const struct sock *sk, __u8 state)
 	struct lt_tuple t;
 	__u32 netns;
 
-	if (old == state || !sk_tuple(sk, &t, &netns))
+	if (old == state || !sk_tuple_btf(sk, &t, &netns))
 		return 0;
 	count(LT_CNT_CA_STATE);
 	if (state == LT_CA_LOSS)
@@ -710,23 +750,26 @@ static __always_inline bool cong_changed(struct lt_conn *c, __u32 cwnd,
 	return true;
 }
 
-SEC("raw_tp/tcp_probe")
+SEC("tp_btf/tcp_probe")
 int BPF_PROG(lt_probe, const struct sock *sk)
 {
-	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	struct tcp_sock *tp;
 	__u32 cwnd, ssthresh, srtt, netns;
 	__u64 key = (__u64)sk;
 	struct lt_conn *c;
 	struct lt_tuple t;
 
-	if (!sk_tuple(sk, &t, &netns))
+	if (!sk_tuple_btf(sk, &t, &netns))
 		return 0;
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (!c || !pid_ok(c))
 		return 0;
-	cwnd = BPF_CORE_READ(tp, snd_cwnd);
-	ssthresh = BPF_CORE_READ(tp, snd_ssthresh);
-	srtt = BPF_CORE_READ(tp, srtt_us) >> 3;
+	tp = bpf_skc_to_tcp_sock((void *)sk);
+	if (!tp)
+		return 0;
+	cwnd = tp->snd_cwnd;
+	ssthresh = tp->snd_ssthresh;
+	srtt = tp->srtt_us >> 3;
 	if (!cong_changed(c, cwnd, ssthresh, srtt))
 		return 0;
 	count(LT_CNT_CWND);

@@ -53,13 +53,13 @@ static int bench_help(struct ctx *ctx, int argc, char **argv)
 	       "results.json and .dat files for scripts/bench-msg-plot. Needs root and\n"
 	       "lamport.ko.\n"
 	       "\n"
-	       "Usage: lamport bench trace [ rounds N ] [ time MS ] [ bulk MIB ]\n"
+	       "Usage: lamport bench trace [ rounds N ] [ time MS ] [ bulk MIB ] [ tracers LIST ]\n"
 	       "What lamport trace costs: loopback connect/write/read/close rate (MS ms\n"
 	       "per round, default 3000) and one connection's bulk throughput (MIB MiB,\n"
 	       "default 256), untraced and with handshake, timewait, cong and conn all\n"
 	       "running, N interleaved rounds of each (default 5), medians; then each\n"
-	       "eBPF program's ns per run (kernel.bpf_stats_enabled). Needs root; no\n"
-	       "module.\n");
+	       "eBPF program's ns per run (kernel.bpf_stats_enabled). LIST: which run,\n"
+	       "e.g. conn,cong (default all four). Needs root; no module.\n");
 	return 0;
 }
 

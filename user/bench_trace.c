@@ -47,6 +47,7 @@ static const char *const tracer_cmds[BT_TRACERS] = {
 };
 
 struct bt_opts {
+	uint32_t tracers;	/* bit i: tracer_cmds[i] runs in traced rounds */
 	uint32_t rounds;
 	uint64_t round_ms;
 	uint64_t bulk_bytes;
@@ -72,6 +73,8 @@ struct bt_result {
 };
 
 struct tracers {
+	int n;
+	const char *cmd[BT_TRACERS];
 	pid_t pid[BT_TRACERS];
 	char path[BT_TRACERS][64];
 };
@@ -229,13 +232,28 @@ static bool file_has(const char *path, const char *what)
 	return found;
 }
 
-static int tracers_start(struct tracers *t, uint32_t round)
+static void tracers_kill(struct tracers *t)
+{
+	int i;
+
+	for (i = 0; i < t->n && t->pid[i] > 0; i++) {
+		kill(t->pid[i], SIGKILL);
+		waitpid(t->pid[i], NULL, 0);
+		unlink(t->path[i]);
+	}
+}
+
+static int tracers_start(struct tracers *t, uint32_t mask, uint32_t round)
 {
 	int i, fd, tries;
 
-	for (i = 0; i < BT_TRACERS; i++) {
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < BT_TRACERS; i++)
+		if (mask & (1u << i))
+			t->cmd[t->n++] = tracer_cmds[i];
+	for (i = 0; i < t->n; i++) {
 		snprintf(t->path[i], sizeof(t->path[i]), "/tmp/lamport-bench-trace.%d.%u.%s",
-			 (int)getpid(), round, tracer_cmds[i]);
+			 (int)getpid(), round, t->cmd[i]);
 		fd = open(t->path[i], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return -errno;
@@ -244,17 +262,18 @@ static int tracers_start(struct tracers *t, uint32_t round)
 			return -errno;
 		if (!t->pid[i]) {
 			dup2(fd, STDOUT_FILENO);
-			execl("/proc/self/exe", "lamport", "trace", tracer_cmds[i], "-j",
+			execl("/proc/self/exe", "lamport", "trace", t->cmd[i], "-j",
 			      (char *)NULL);
 			_exit(127);
 		}
 		close(fd);
 	}
-	for (i = 0; i < BT_TRACERS; i++)
+	for (i = 0; i < t->n; i++)
 		for (tries = 0; !file_has(t->path[i], "\"event\":\"start\""); tries++) {
 			if (tries > 300 || waitpid(t->pid[i], NULL, WNOHANG)) {
 				fprintf(stderr, "Error: lamport trace %s did not start\n",
-					tracer_cmds[i]);
+					t->cmd[i]);
+				tracers_kill(t);
 				return -1;
 			}
 			usleep(20000);
@@ -269,9 +288,9 @@ static int tracers_stop(struct tracers *t, struct bt_result *r)
 	int i, status, ret = 0;
 	FILE *f;
 
-	for (i = 0; i < BT_TRACERS; i++)
+	for (i = 0; i < t->n; i++)
 		kill(t->pid[i], SIGINT);
-	for (i = 0; i < BT_TRACERS; i++) {
+	for (i = 0; i < t->n; i++) {
 		bool summary = false;
 
 		if (waitpid(t->pid[i], &status, 0) < 0 || !WIFEXITED(status) ||
@@ -291,7 +310,7 @@ static int tracers_stop(struct tracers *t, struct bt_result *r)
 		unlink(t->path[i]);
 		if (!summary) {
 			fprintf(stderr, "Error: lamport trace %s ended without its summary\n",
-				tracer_cmds[i]);
+				t->cmd[i]);
 			ret = -1;
 		}
 	}
@@ -336,7 +355,7 @@ static int stats_round(const struct bt_opts *o, struct bt_result *r)
 	err = write_file("/proc/sys/kernel/bpf_stats_enabled", "1");
 	if (err)
 		return err;
-	err = tracers_start(&t, o->rounds);
+	err = tracers_start(&t, o->tracers, o->rounds);
 	if (!err) {
 		prog_stats(before, &nbefore);
 		err = conn_round(o->round_ms, &rate);
@@ -367,7 +386,7 @@ static int bt_rounds(const struct bt_opts *o, struct bt_result *r)
 			bool on = (k == 0) == (i % 2 == 1);
 
 			fprintf(stderr, "\rround %u/%u %s  ", i + 1, o->rounds, on ? "traced" : "untraced");
-			if (on && tracers_start(&t, i))
+			if (on && tracers_start(&t, o->tracers, i))
 				return -1;
 			err = conn_round(o->round_ms, on ? &r->conn_on[i] : &r->conn_off[i]);
 			if (!err)
@@ -455,7 +474,7 @@ static int bt_report(const struct bt_opts *o, const struct bt_result *r)
 	printf("  %-28s %12.1f %12.1f %8.3f\n", "bulk MB/s", b_off, b_on, b_on / b_off);
 	printf("  events lost: %" PRIu64 ", tracer output: %" PRIu64 " bytes\n",
 	       r->lost, r->events_bytes);
-	printf("\n  %-24s %12s %10s %10s\n", "program (4 tracers)", "runs", "ns/run", "runs/conn");
+	printf("\n  %-24s %12s %10s %10s\n", "program (all tracers)", "runs", "ns/run", "runs/conn");
 	for (i = 0; i < r->nprogs; i++)
 		printf("  %-24s %12" PRIu64 " %10.0f %10.2f\n", r->progs[i].name, r->progs[i].runs,
 		       r->progs[i].runs ? (double)r->progs[i].ns / r->progs[i].runs : 0.0,
@@ -465,15 +484,39 @@ static int bt_report(const struct bt_opts *o, const struct bt_result *r)
 	return 0;
 }
 
+/* "handshake,conn": which commands run in the traced rounds. */
+static int parse_tracers(const char *list, uint32_t *mask)
+{
+	char buf[128], *word, *save = NULL;
+	int i;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	*mask = 0;
+	for (word = strtok_r(buf, ",", &save); word; word = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < BT_TRACERS && strcmp(word, tracer_cmds[i]); i++)
+			;
+		if (i == BT_TRACERS)
+			return invarg("not handshake, timewait, cong or conn", word);
+		*mask |= 1u << i;
+	}
+	return *mask ? 0 : invarg("names no tracer", list);
+}
+
 static int bench_trace_parse(struct bt_opts *o, int argc, char **argv)
 {
 	uint32_t v;
 	int i;
 
-	*o = (struct bt_opts){ .rounds = 5, .round_ms = 3000, .bulk_bytes = 256 << 20 };
+	*o = (struct bt_opts){ .tracers = (1u << BT_TRACERS) - 1, .rounds = 5,
+			       .round_ms = 3000, .bulk_bytes = 256 << 20 };
 	for (i = 0; i < argc; i++) {
 		if (i + 1 >= argc)
 			return needarg(argv[i]);
+		if (matches(argv[i], "tracers")) {
+			if (parse_tracers(argv[++i], &o->tracers))
+				return -1;
+			continue;
+		}
 		if (parse_u32(argv[i + 1], &v) || !v)
 			return invarg("not a positive number", argv[i + 1]);
 		if (matches(argv[i], "rounds")) {

@@ -24,6 +24,8 @@
 #define POLL_MS		100
 /* TCP_TIMEWAIT_LEN: how long Linux keeps a TIME_WAIT socket. */
 #define TW_LEN_MS	60000
+/* The largest groups shown: a busy host has a TIME_WAIT per local port. */
+#define TW_TOP		10
 
 static const char *const ca_names[] = {
 	"Open", "Disorder", "CWR", "Recovery", "Loss",
@@ -551,9 +553,11 @@ static void tw_print_groups(struct trace_run *r, const char *key,
 	size_t i;
 
 	if (r->o->json) {
+		snprintf(ep, sizeof(ep), "%s_groups", key);
+		json_kv_u64(&r->j, ep, n);
 		json_key(&r->j, key);
 		json_arr_open(&r->j);
-		for (i = 0; i < n; i++) {
+		for (i = 0; i < n && i < TW_TOP; i++) {
 			json_obj_open(&r->j);
 			if (remote) {
 				addr_str(g[i].family, g[i].addr, ep, sizeof(ep));
@@ -568,7 +572,7 @@ static void tw_print_groups(struct trace_run *r, const char *key,
 		json_arr_close(&r->j);
 		return;
 	}
-	for (i = 0; i < n && i < 10; i++) {
+	for (i = 0; i < n && i < TW_TOP; i++) {
 		if (remote)
 			endpoint_str(g[i].family, g[i].addr, g[i].port, ep, sizeof(ep));
 		else
@@ -578,8 +582,8 @@ static void tw_print_groups(struct trace_run *r, const char *key,
 		       (TW_LEN_MS - (int)g[i].max_remaining_ms) / 1e3,
 		       (TW_LEN_MS - (int)g[i].min_remaining_ms) / 1e3);
 	}
-	if (n > 10)
-		printf("  ... %zu more\n", n - 10);
+	if (n > TW_TOP)
+		printf("  ... %zu more\n", n - TW_TOP);
 }
 
 static void tw_warn(struct trace_run *r, struct tw_state *s, struct tw_group *g,
