@@ -26,6 +26,7 @@
 #define ECONNRESET	104
 #define EPIPE		32
 #define ETIMEDOUT	110
+#define SOCK_DONE	1	/* enum sock_flags: the peer's FIN came */
 
 /* TCP states (include/net/tcp_states.h) */
 #define TCP_ESTABLISHED	1
@@ -475,22 +476,28 @@ static __always_inline __u8 end_reason(int err, int oldstate)
 	return LT_END_CLOSE;
 }
 
+/* exact: seen by a kprobe, not inferred from a state change. */
 static __always_inline void emit_tw_enter(const struct lt_tuple *t, __u32 netns,
-					  __u64 key, struct lt_conn *c)
+					  __u64 key, struct lt_conn *c, bool exact)
 {
 	struct lt_tw_key k = { .t = *t, .netns = netns };
 	__u64 now = bpf_ktime_get_ns();
 	struct lt_event *e;
 
-	count(LT_CNT_TW_ENTER);
-	if (full_mode)
+	/* Full mode may see one entry twice (two kprobes, or a kprobe and
+	 * the fallback): the first one counts. */
+	if (full_mode) {
+		if (bpf_map_lookup_elem(&timewaits, &k))
+			return;
 		bpf_map_update_elem(&timewaits, &k, &now, BPF_ANY);
+	}
+	count(LT_CNT_TW_ENTER);
 	if (!(features & LT_FEAT_TIMEWAIT) || !pid_ok(c))
 		return;
 	e = event_start(LT_EV_TW_ENTER, t, netns, key, c);
 	if (!e)
 		return;
-	if (!full_mode)
+	if (!exact)
 		e->flags |= LT_CONN_INFERRED;
 	e->old_state = TCP_TIME_WAIT;
 	event_submit(e);
@@ -534,16 +541,17 @@ static __always_inline void conn_closed(const struct sock *sk,
 
 	if (c && c->have_tuple)
 		t = &c->t;
+	if (c && (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << SOCK_DONE)))
+		c->fin_rcvd = true;
 	/* The active closer's socket leaves FIN_WAIT2 or CLOSING without an
-	 * error only to become a TIME_WAIT socket.  In full mode the kprobe
-	 * saw it, unless it was skipped: kprobes do not nest on a CPU. */
+	 * error only to become a timewait socket: TIME_WAIT, or FIN_WAIT2
+	 * until the peer's FIN comes.  In full mode the kprobes saw it,
+	 * unless they were skipped: kprobes do not nest on a CPU. */
 	if (!err && (oldstate == TCP_FIN_WAIT2 || oldstate == TCP_CLOSING) &&
 	    (!full_mode || (c && !(c->flags & LT_CONN_TW_SEEN)))) {
-		if (c) {
-			c->flags |= LT_CONN_TIME_WAIT | LT_CONN_INFERRED;
-			c->fin_rcvd = true;
-		}
-		emit_tw_enter(t, netns, key, c);
+		if (c)
+			c->flags |= LT_CONN_TIME_WAIT;
+		emit_tw_enter(t, netns, key, c, false);
 	}
 	if (!c)
 		return;
@@ -800,17 +808,29 @@ int BPF_KPROBE(lt_time_wait, struct sock *sk, int state)
 
 	if (!sk_tuple(sk, &t, &netns))
 		return 0;
+	/* Either way a timewait socket now holds the tuple. */
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (c)
-		c->flags |= LT_CONN_TW_SEEN;
-	/* A FIN_WAIT2 timewait socket is an orphan waiting for a FIN. */
-	if (state != TCP_TIME_WAIT)
+		c->flags |= LT_CONN_TW_SEEN | LT_CONN_TIME_WAIT;
+	/* A FIN_WAIT2 timewait socket is an orphan still waiting for the
+	 * peer's FIN: lt_tw_schedule sees it become TIME_WAIT. */
+	if (state == TCP_TIME_WAIT)
+		emit_tw_enter(&t, netns, key, c, true);
+	return 0;
+}
+
+/* A timewait socket's timer is set: on entry, and when a FIN_WAIT2 one gets
+ * the peer's FIN and turns TIME_WAIT (no state change is reported then). */
+SEC("kprobe/__inet_twsk_schedule")
+int BPF_KPROBE(lt_tw_schedule, struct inet_timewait_sock *tw)
+{
+	__u32 netns = BPF_CORE_READ(tw, __tw_common.skc_net.net, ns.inum);
+	struct lt_tuple t;
+
+	if (BPF_CORE_READ(tw, tw_substate) != TCP_TIME_WAIT ||
+	    !common_tuple(&tw->__tw_common, &t, netns))
 		return 0;
-	if (c) {
-		c->flags |= LT_CONN_TIME_WAIT;
-		c->fin_rcvd = true;
-	}
-	emit_tw_enter(&t, netns, key, c);
+	emit_tw_enter(&t, netns, (__u64)tw, NULL, true);
 	return 0;
 }
 

@@ -241,7 +241,11 @@ timewait() {
 	sockstat_tw=$(sed -n 's/^TCP:.* tw \([0-9]*\).*/\1/p' "$out/sockstat")
 	enters=$(count tw_c '"event":"tw_enter"')
 	tcpext_tw=$(grep '"event":"tw_snapshot"' "$out/tw_c" | tail -n 1 | field TW)
-	expect "TIME_WAIT entries (5 + 2 + 1)" 8 "$enters" &&
+	# A program run the kernel skipped (nested on a CPU) is reported as
+	# missed; only then may an entry be missing.
+	missed=$(grep '"event":"summary"' "$out/tw_c" | field missed)
+	[ "$enters" -le 8 ] && [ "$enters" -ge $((8 - ${missed:-0})) ] ||
+		{ echo "TIME_WAIT entries (5 + 2 + 1): expected 8, got $enters ($missed missed)"; return 1; }
 	expect "sock_diag count" 8 "$snap_count" &&
 	expect "ss count" 8 "$ss_count" &&
 	expect "sockstat tw" 8 "$sockstat_tw" &&
@@ -250,6 +254,39 @@ timewait() {
 		"$(grep -c '{"addr":"198.18.7.2","port":5000,"count":5,' "$out/snap")"
 }
 check "timewait: entries = sock_diag = ss = sockstat = TcpExt TW" timewait
+
+if [ $mode = full ]; then
+	# A netns that goes kills its TIME_WAIT sockets: exact exits.
+	tw_exits() {
+		netns=$(grep '"event":"start"' "$out/tw_c" | field netns)
+		tracer tw_all timewait --netns all
+		started tw_all || return 1
+		live=$("$LAMPORT" trace timewait --snapshot --netns "$cns" -j | field count)
+		ip netns del "$cns"
+		i=0
+		while [ "$(count tw_all '"event":"tw_exit"' "\"netns\":$netns," '"how":"killed"')" -lt "$live" ]; do
+			i=$((i + 1))
+			# The netns goes in a workqueue: slow on the debug kernel.
+			[ $i -lt 600 ] || break
+			sleep 0.1
+		done
+		stop_tracer tw_all
+		# Those of the traffic above, unless the debug kernel was so
+		# slow that some expired (60 s) before this.
+		[ "$live" -ge 1 ] || { echo "no TIME_WAIT socket left to kill"; return 1; }
+		expect "TIME_WAIT exits when the netns went (as many as sock_diag saw)" "$live" \
+			"$(count tw_all '"event":"tw_exit"' "\"netns\":$netns," '"how":"killed"')" || return 1
+		# A kprobe is skipped when another BPF program runs on its
+		# CPU: those entries are inferred from the state change.
+		exact=$(count tw_c '"event":"tw_enter"' '"exact":true')
+		[ "$exact" -ge 4 ] || { echo "only $exact of 8 entries seen by the kprobe"; return 1; }
+	}
+	check "timewait (kprobes): every TIME_WAIT exit, exactly" tw_exits
+	ip netns del "$sns"
+	cns=ltc2$$
+	sns=lts2$$
+	check "two fresh netns for the loss test" setup
+fi
 
 # -p: only the connections of one process; -H: histograms, no events.
 ip netns exec "$sns" "$TCPGEN" server -a 198.18.7.2 -P 5020 -n 2 --ready "$out/r20" >/dev/null &
@@ -276,34 +313,6 @@ filters() {
 			awk '{ s += $1 } END { print s + 0 }')"
 }
 check "conn -p PID shows that process only; -H counts in the kernel" filters
-
-if [ $mode = full ]; then
-	# A netns that goes kills its TIME_WAIT sockets: exact exits.
-	tw_exits() {
-		netns=$(grep '"event":"start"' "$out/tw_c" | field netns)
-		tracer tw_all timewait --netns all
-		started tw_all || return 1
-		ip netns del "$cns"
-		i=0
-		while [ "$(count tw_all '"event":"tw_exit"' "\"netns\":$netns," '"how":"killed"')" -lt 8 ]; do
-			i=$((i + 1))
-			[ $i -lt 100 ] || break
-			sleep 0.1
-		done
-		stop_tracer tw_all
-		expect "TIME_WAIT exits when the netns went" 8 \
-			"$(count tw_all '"event":"tw_exit"' "\"netns\":$netns," '"how":"killed"')" &&
-		# A kprobe is skipped when another BPF program runs on its
-		# CPU: those entries are inferred from the state change.
-		exact=$(count tw_c '"event":"tw_enter"' '"exact":true')
-		[ "$exact" -ge 4 ] || { echo "only $exact of 8 entries seen by the kprobe"; return 1; }
-	}
-	check "timewait (kprobes): every TIME_WAIT exit, exactly" tw_exits
-	ip netns del "$sns"
-	cns=ltc2$$
-	sns=lts2$$
-	check "two fresh netns for the loss test" setup
-fi
 
 # --- congestion under loss ----------------------------------------------------
 

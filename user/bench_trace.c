@@ -270,7 +270,7 @@ static int tracers_start(struct tracers *t, uint32_t mask, uint32_t round)
 	}
 	for (i = 0; i < t->n; i++)
 		for (tries = 0; !file_has(t->path[i], "\"event\":\"start\""); tries++) {
-			if (tries > 300 || waitpid(t->pid[i], NULL, WNOHANG)) {
+			if (tries > 3000 || waitpid(t->pid[i], NULL, WNOHANG)) {
 				fprintf(stderr, "Error: lamport trace %s did not start\n",
 					t->cmd[i]);
 				tracers_kill(t);

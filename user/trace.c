@@ -514,15 +514,17 @@ static void print_hists(struct trace_run *r, struct tracer *t)
 
 static void print_summary(struct trace_run *r, struct tracer *t)
 {
-	uint64_t c[LT_COUNTERS];
+	uint64_t c[LT_COUNTERS], missed;
 	unsigned int i;
 
 	tracer_counters(t, c);
+	missed = tracer_missed(t);
 	if (r->o->json) {
 		json_obj_open(&r->j);
 		json_kv_str(&r->j, "event", "summary");
 		for (i = 0; i < LT_COUNTERS; i++)
 			json_kv_u64(&r->j, counter_names[i], c[i]);
+		json_kv_u64(&r->j, "missed", missed);
 		json_obj_close(&r->j);
 		fputc('\n', stdout);
 	} else {
@@ -530,11 +532,14 @@ static void print_summary(struct trace_run *r, struct tracer *t)
 		for (i = 1; i < LT_COUNTERS; i++)
 			if (c[i])
 				printf(" %s %" PRIu64, counter_names[i], c[i]);
-		printf(" events lost %" PRIu64 "\n", c[LT_CNT_LOST]);
+		printf(" events lost %" PRIu64 " missed %" PRIu64 "\n", c[LT_CNT_LOST], missed);
 	}
 	if (c[LT_CNT_LOST])
 		fprintf(stderr, "Warning: %" PRIu64 " events were lost (the ring buffer was full)\n",
 			c[LT_CNT_LOST]);
+	if (missed)
+		fprintf(stderr, "Warning: the kernel skipped %" PRIu64 " program runs "
+			"(nested on a CPU): what they saw is missing\n", missed);
 }
 
 /* --- timewait: the authoritative population ------------------------------ */

@@ -39,6 +39,7 @@ const char *const trace_kp_names[KP_COUNT] = {
 	[KP_TIME_WAIT]	= "tcp_time_wait",
 	[KP_TWSK_KILL]	= "inet_twsk_kill",
 	[KP_CLONE]	= "inet_csk_clone_lock",
+	[KP_TW_SCHEDULE] = "__inet_twsk_schedule",
 };
 
 struct tracer {
@@ -236,6 +237,8 @@ static bool wanted(const struct bpf_program *prog, const struct trace_opts *o,
 		return f->full && (feat & (LT_FEAT_HANDSHAKE | LT_FEAT_CONN));
 	if (!strcmp(name, "lt_time_wait"))
 		return f->full && (feat & (LT_FEAT_TIMEWAIT | LT_FEAT_CONN));
+	if (!strcmp(name, "lt_tw_schedule"))
+		return f->full && (feat & LT_FEAT_TIMEWAIT);
 	if (!strcmp(name, "lt_twsk_kill"))
 		return f->full && (feat & LT_FEAT_TIMEWAIT);
 	return false;
@@ -385,25 +388,20 @@ void tracer_hists(struct tracer *t, uint64_t out[LT_HISTS][LT_HIST_SLOTS])
 			percpu_sum(fd, h * LT_HIST_SLOTS + s, &out[h][s]);
 }
 
-int tracer_prog_stats(struct tracer *t, struct trace_prog_stat *out, int max)
+uint64_t tracer_missed(struct tracer *t)
 {
 	struct bpf_program *prog;
-	int n = 0;
+	uint64_t missed = 0;
 
 	bpf_object__for_each_program(prog, t->skel->obj) {
 		struct bpf_prog_info info = { 0 };
 		uint32_t len = sizeof(info);
 
-		if (n >= max || !bpf_program__autoload(prog))
-			continue;
-		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
-			continue;
-		out[n].name = bpf_program__name(prog);
-		out[n].run_cnt = info.run_cnt;
-		out[n].run_time_ns = info.run_time_ns;
-		n++;
+		if (bpf_program__autoload(prog) &&
+		    !bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+			missed += info.recursion_misses;
 	}
-	return n;
+	return missed;
 }
 
 void tracer_close(struct tracer *t)

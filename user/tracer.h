@@ -53,6 +53,7 @@ enum trace_kp {
 	KP_TIME_WAIT,
 	KP_TWSK_KILL,
 	KP_CLONE,
+	KP_TW_SCHEDULE,
 	KP_COUNT,
 };
 
@@ -91,13 +92,11 @@ int tracer_poll(struct tracer *t, int timeout_ms, trace_event_fn fn, void *arg);
 void tracer_counters(struct tracer *t, uint64_t out[LT_COUNTERS]);
 void tracer_hists(struct tracer *t, uint64_t out[LT_HISTS][LT_HIST_SLOTS]);
 
-struct trace_prog_stat {
-	const char *name;
-	uint64_t run_cnt;
-	uint64_t run_time_ns;
-};
-/* The attached programs' kernel.bpf_stats_enabled counters; returns n. */
-int tracer_prog_stats(struct tracer *t, struct trace_prog_stat *out, int max);
+/*
+ * Runs the kernel skipped because the program was already running on that
+ * CPU (a softirq interrupting it): what they would have seen is missing.
+ */
+uint64_t tracer_missed(struct tracer *t);
 void tracer_close(struct tracer *t);
 
 /* The inode of a netns: NULL the current one, else /run/netns/NAME. */
