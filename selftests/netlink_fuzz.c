@@ -382,11 +382,28 @@ static uint32_t unused_id(struct lt_rng *r, const struct snapshot *s)
 	return id;
 }
 
-static uint32_t valid_interval(struct lt_rng *r)
+/* Peers whose heartbeats are faster than the fuzz's usual 50 ms. */
+static unsigned int fast_peers(const struct snapshot *s)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < s->npeers; i++)
+		n += s->peers[i].conf.interval_us < 50000;
+	return n;
+}
+
+static uint32_t valid_interval(struct lt_rng *r, const struct snapshot *s)
 {
 	switch (lt_below(r, 10)) {
 	case 0:
-		return LAMPORT_INTERVAL_MIN_US;
+		/*
+		 * The lower bound, but one such peer at a time: a dozen
+		 * peers at 1 kHz, which some seeds made, saturated the
+		 * debug kernel under emulation and the run took 10 minutes.
+		 */
+		if (!fast_peers(s))
+			return LAMPORT_INTERVAL_MIN_US;
+		break;
 	case 1:
 		return LAMPORT_INTERVAL_MAX_US;
 	}
@@ -440,7 +457,7 @@ static void put_peer_fields(struct lt_rng *rng, const struct snapshot *s,
 		w->present |= 1u << LAMPORT_A_PEER_PORT;
 	}
 	if (lt_below(rng, 100) < pct) {
-		w->interval_us = valid_interval(rng);
+		w->interval_us = valid_interval(rng, s);
 		put_u32(r, LAMPORT_A_PEER_INTERVAL_US, w->interval_us);
 		w->present |= 1u << LAMPORT_A_PEER_INTERVAL_US;
 	}
@@ -579,7 +596,7 @@ static void gen_valid(struct lt_rng *rng, const struct snapshot *s,
 		r->want.present = 1u << LAMPORT_A_PEER_ID;
 		put_peer_fields(rng, s, r, 40, 20, &family_ok);
 		if (r->n == 1) {
-			r->want.interval_us = valid_interval(rng);
+			r->want.interval_us = valid_interval(rng, s);
 			put_u32(r, LAMPORT_A_PEER_INTERVAL_US, r->want.interval_us);
 			r->want.present |= 1u << LAMPORT_A_PEER_INTERVAL_US;
 		}
@@ -805,7 +822,7 @@ static void gen_garbage(struct lt_rng *rng, const struct snapshot *s,
 					    any_peer_id(rng, s) : unused_id(rng, s);
 					break;
 				case LAMPORT_A_PEER_INTERVAL_US:
-					v = valid_interval(rng);
+					v = valid_interval(rng, s);
 					break;
 				case LAMPORT_A_PEER_THRESHOLD:
 					v = valid_threshold(rng);
@@ -1196,7 +1213,7 @@ FIXTURE_TEARDOWN(fuzz)
 	lnl_close(&self->nl);
 }
 
-TEST_F_TIMEOUT(fuzz, privileged, 900)
+TEST_F_TIMEOUT(fuzz, privileged, 300)
 {
 	fuzz_run(_metadata, &self->nl, true);
 }
