@@ -119,12 +119,14 @@ checkpatch: $(KSRC_STAMP)
 # --- tests -----------------------------------------------------------------
 
 # selftests/trace.sh runs here too: lamport trace in tracepoint-only mode,
-# the only one this host's kernel offers, with nftables for the loss.
+# the only one this host's kernel offers, with nftables for the loss; and
+# selftests/raft.sh, the Raft cluster over UDP (over AF_LAMPORT in the VMs).
 test-user: user selftests
 	@LAMPORT=$(BUILD)/user/lamport TCPGEN=$(BUILD)/selftests/tcpgen TRACE_LOSS=nft \
+		LINCHECK=$(BUILD)/user/lamport-lincheck RAFT_POKE=$(BUILD)/selftests/raft_poke \
 		$(S)/host-tests $(BUILD)/user/tests/test_* \
 		$(SRC)/user/tests/test_cli.sh $(SRC)/user/tests/test_twin.sh \
-		$(S)/tests/test-splat.sh $(SRC)/selftests/trace.sh
+		$(S)/tests/test-splat.sh $(SRC)/selftests/trace.sh $(SRC)/selftests/raft.sh
 
 # The debug kernel is built (or found in its cache) before the lanes that
 # need it, so that the releases are resolved with it present.

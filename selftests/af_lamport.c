@@ -2151,6 +2151,8 @@ TEST_F_TIMEOUT(cluster, rdm_dead_peer, 60)
 TEST_F_TIMEOUT(cluster, rdm_reset_by_reopened_receiver, 60)
 {
 	const uint32_t n = 80;	/* past the 65 where a new flow may start */
+	struct flow_info f = {};
+	uint64_t end;
 	struct lmsg m;
 	uint32_t i, v;
 	int tx, rx, rev;
@@ -2164,6 +2166,19 @@ TEST_F_TIMEOUT(cluster, rdm_reset_by_reopened_receiver, 60)
 		ASSERT_EQ(sizeof(v), recv_wait(rx, &v, sizeof(v), &m, wait_ms(2000)));
 		ASSERT_EQ(i, v);
 	}
+	/*
+	 * Every message acknowledged first: were the last one still
+	 * unacknowledged, its retransmission would meet the new socket and
+	 * reset the flow before the send below.
+	 */
+	end = lt_now_ms() + (uint64_t)wait_ms(2000);
+	do {
+		ASSERT_EQ(0, tx_flow(&self->nl[1], tx, 2, RX_PORT, &f));
+		if (!f.stat[LAMPORT_FLOW_STAT_QUEUED])
+			break;
+		lt_sleep_ms(5);
+	} while (lt_now_ms() < end);
+	ASSERT_EQ(0, f.stat[LAMPORT_FLOW_STAT_QUEUED]);
 	close(rx);
 	rx = node_bound(self, 2, SOCK_RDM, RX_PORT);
 	ASSERT_LE(0, rx);

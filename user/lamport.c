@@ -49,6 +49,8 @@ static const struct cmd objects[] = {
 	{ "monitor",	do_monitor },
 	{ "trace",	do_trace },
 	{ "bench",	do_bench },
+	{ "raft",	do_raft },
+	{ "kv",		do_kv },
 	{ "help",	do_help },
 	{ NULL, NULL },
 };
@@ -102,6 +104,18 @@ static int option_lookup(const char *arg)
 }
 
 /*
+ * trace has options of its own (-p PID, -d SECONDS, -H), and so has raft
+ * serve ("raft s" is raft status).
+ */
+static bool own_options(int n, char **argv)
+{
+	if (n == 1)
+		return matches(argv[0], "trace");
+	return n == 2 && matches(argv[0], "raft") &&
+	       !strncmp(argv[1], "se", 2) && matches(argv[1], "serve");
+}
+
+/*
  * Options may stand anywhere ("lamport node show -j"), so they are taken
  * out of argv, leaving the other words in order; "--" ends them.  An
  * unknown option is an error before the object, but after it the word is
@@ -125,8 +139,7 @@ static int strip_options(bool *seen, int argc, char **argv)
 		if (!literal && !n && argv[i][0] == '-' && argv[i][1])
 			return unknarg("option", argv[i], "lamport -help");
 		argv[n++] = argv[i];
-		/* trace has options of its own (-p PID, -d SECONDS, -H). */
-		if (n == 1 && matches(argv[0], "trace"))
+		if (own_options(n, argv))
 			literal = true;
 	}
 	return n;

@@ -66,6 +66,8 @@ int do_socket(struct ctx *ctx, int argc, char **argv);
 int do_monitor(struct ctx *ctx, int argc, char **argv);
 int do_bench(struct ctx *ctx, int argc, char **argv);
 int do_trace(struct ctx *ctx, int argc, char **argv);
+int do_raft(struct ctx *ctx, int argc, char **argv);
+int do_kv(struct ctx *ctx, int argc, char **argv);
 
 /*
  * The parts of the objects that need no kernel, kept apart for the host
@@ -184,5 +186,23 @@ void event_print(const struct event_info *ev, const struct view *v);
  * returns, so that one coming as the command ends cannot kill it.
  */
 int monitor_loop(int fd, uint16_t family, const struct view *v, uint32_t count);
+
+/* lamport raft and lamport kv */
+struct raft_client;
+
+/* $LAMPORT_RAFT_SERVERS, or ":7001" when it is unset or empty. */
+const char *raft_cli_default_servers(void);
+/* --timeout MS, 1..3600000: 0, or -1 after the error. */
+int raft_cli_timeout(const char *arg, unsigned int *ms);
+/* A list of servers: 0, or -1 after naming the address that is wrong. */
+int raft_cli_servers(const char *list);
+/* The (valid) list as "198.18.0.1:7001, 198.18.0.2:7001". */
+void raft_cli_print_servers(FILE *out, const char *list);
+/* A client of the servers, trying for timeout_ms: 0, or -1 after the error. */
+int raft_cli_client(struct raft_client **c, const char *servers,
+		    unsigned int timeout_ms);
+/* The same, as client id (0: a random one). */
+int raft_cli_client_as(struct raft_client **c, const char *servers,
+		       unsigned int timeout_ms, uint64_t id);
 
 #endif /* LAMPORT_USER_LAMPORT_H */

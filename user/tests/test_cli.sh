@@ -87,7 +87,7 @@ fi
 
 expect_ok "lamport help" "Usage: lamport [ OPTIONS ] OBJECT" help
 expect_ok "lamport -help" "Usage: lamport [ OPTIONS ] OBJECT" -help
-expect_ok "lamport -h" "OBJECT := { node peer socket monitor trace bench }" -h
+expect_ok "lamport -h" "OBJECT := { node peer socket monitor trace bench raft kv }" -h
 expect_ok "lamport trace help" "Usage: lamport trace { handshake | timewait | cong | conn }" trace help
 expect_ok "lamport trace -h" "Usage: lamport trace { handshake | timewait | cong | conn }" trace -h
 expect_ok "lamport trace conn --help" "OPTIONS := [ -p PID ] [ --port PORT ]" trace conn --help
@@ -114,6 +114,12 @@ expect_ok "lamport monitor help" "Usage: lamport monitor [ count COUNT ]" monito
 expect_ok "lamport m -h" "Usage: lamport monitor" m -h
 expect_ok "lamport bench help" "Usage: lamport bench fd [ -o DIR ]" bench help
 expect_ok "lamport b fd -h" "Usage: lamport bench fd" b fd -h
+expect_ok "lamport raft help" "Usage: lamport raft status [ --server ADDR ]" raft help
+expect_ok "lamport help raft" "lamport raft status --all [ --server LIST ]" help raft
+expect_ok "lamport raft status -h" "Usage: lamport raft status" raft status -h
+expect_ok "lamport kv help" "Usage: lamport kv [ --server LIST ] [ --timeout MS ] [ --client ID ]" kv help
+expect_ok "lamport help kv" "cas KEY --absent NEW" help kv
+expect_ok "lamport kv get -h" "WORKLOAD := [ --clients N ]" kv get -h
 expect_ok "lamport -V" "lamport utility, " -V
 expect_ok "lamport -Version" "lamport utility, " -Version
 
@@ -264,6 +270,123 @@ expect_err "monitor count junk" \
 	'Error: argument "1x" is wrong: count is not a number' monitor count 1x
 expect_err "monitor duplicate count" \
 	'Error: duplicate "count": "2" is the second value.' monitor count 1 count 2
+
+expect_err "unknown raft command" \
+	'Error: command "frob" is unknown, try "lamport raft help".' raft frob
+expect_err "raft status unknown argument" \
+	'Error: argument "frob" is unknown, try "lamport raft help".' raft status frob
+expect_err "raft status --server without value" \
+	'Error: argument "--server" needs a value' raft status --server
+expect_err "raft status bad address" \
+	'Error: argument "198.18.0.1" is wrong: port is missing (ADDR:PORT)' \
+	raft status --server 198.18.0.1
+expect_err "raft status list without --all" \
+	'Error: argument ":7001,:7002" is wrong: one address, or --all for a list' \
+	raft status --server :7001,:7002
+expect_err "raft status bad timeout" \
+	'Error: argument "1s" is wrong: timeout is not a number of milliseconds' \
+	raft status --timeout 1s
+expect_err "raft status, nobody there" \
+	'Error: no answer from 127.0.0.1:1 within 1000 ms' raft status --server 127.0.0.1:1
+expect_err "raft status --all, nobody there" \
+	"$(printf '%s\n%s' 'Error: no answer from 127.0.0.1:1 within 100 ms' \
+		'Error: no answer from 127.0.0.1:2 within 100 ms')" \
+	raft status --all --server 127.0.0.1:1,:2 --timeout 100
+
+long_key=$(printf '%0300d' 0)
+long_value=$(printf '%01025d' 0)
+expect_err "kv without an operation" \
+	'Error: argument "OP" is required' kv --timeout 100
+expect_err "kv unknown operation" \
+	'Error: command "frob" is unknown, try "lamport kv help".' kv frob k
+expect_err "kv --client zero" \
+	'Error: argument "0" is wrong: client id must be 1..2^64-1' kv --client 0 get k
+expect_err "kv --seq not a number" \
+	'Error: argument "x" is wrong: seq must be 1..2^64-1' kv --seq x get k
+expect_err "kv get without key" \
+	'Error: argument "KEY" is required' kv get
+expect_err "kv put without value" \
+	'Error: argument "VALUE" is required' kv put k
+expect_err "kv cas --absent without new value" \
+	'Error: argument "NEW" is required' kv cas k --absent
+expect_err "kv get extra argument" \
+	'Error: argument "x" is unknown, try "lamport kv help".' kv get k x
+expect_err "kv empty key" \
+	'Error: argument "" is wrong: key is empty' kv del ""
+expect_err "kv key too long" \
+	'Error: key is 300 bytes, at most 255' kv get "$long_key"
+expect_err "kv value too long" \
+	'Error: value is 1025 bytes, at most 1024' kv put k "$long_value"
+expect_err "kv --timeout junk" \
+	'Error: argument "abc" is wrong: timeout is not a number of milliseconds' \
+	kv get k --timeout abc
+expect_err "kv --timeout 0" \
+	'Error: argument "0" is wrong: timeout is out of range (1..3600000 ms)' \
+	kv get k --timeout 0
+expect_err "kv --timeout without value" \
+	'Error: argument "--timeout" needs a value' kv get k --timeout
+expect_err "kv duplicate --server" \
+	'Error: duplicate "--server": ":2" is the second value.' \
+	kv --server :1 get k --server :2
+expect_err "kv server not an address" \
+	'Error: argument "localhost:7001" is wrong: address is not IPv4 or [IPv6]' \
+	kv get k --server localhost:7001
+expect_err "kv server without port" \
+	'Error: argument "198.18.0.1" is wrong: port is missing (ADDR:PORT)' \
+	kv get k --server 198.18.0.1:7001,198.18.0.1
+expect_err "kv server port out of range" \
+	'Error: argument "[fd00::1]:70000" is wrong: port is out of range' \
+	kv get k --server '[fd00::1]:70000'
+expect_err "kv IPv6 server without brackets" \
+	'Error: argument "fd00::1:7001" is wrong: an IPv6 address goes in brackets: [ADDR]:PORT' \
+	kv get k --server fd00::1:7001
+expect_err "kv empty server in the list" \
+	'Error: argument "" is wrong: an address is empty' kv get k --server :7001,
+expect_err "kv get, nobody there" \
+	'Error: no answer from 127.0.0.1:1 within 300 ms' \
+	kv get k --server 127.0.0.1:1 --timeout 300
+expect_err "kv put, nobody there" \
+	'Error: no answer from 127.0.0.1:1, 127.0.0.1:2 within 200 ms (the write may or may not have happened)' \
+	kv put k v --server 127.0.0.1:1,:2 --timeout 200
+LAMPORT_RAFT_SERVERS=nowhere
+export LAMPORT_RAFT_SERVERS
+expect_err "kv servers from LAMPORT_RAFT_SERVERS" \
+	'Error: argument "nowhere" is wrong: port is missing (ADDR:PORT)' kv get k
+unset LAMPORT_RAFT_SERVERS
+expect_err "kv workload unknown option" \
+	'Error: argument "--frob" is unknown, try "lamport kv help".' kv workload --frob 1
+expect_err "kv workload --clients 0" \
+	'Error: argument "0" is wrong: clients is out of range (1..1024)' \
+	kv workload --clients 0
+expect_err "kv workload --ops junk" \
+	'Error: argument "many" is wrong: ops is not a number' kv workload --ops many
+expect_err "kv workload --duration junk" \
+	'Error: argument "1m" is wrong: duration is not a number of seconds' \
+	kv workload --duration 1m
+expect_err "kv workload --value-size too large" \
+	'Error: argument "601" is wrong: value size is out of range (0..600)' \
+	kv workload --value-size 601
+expect_err "kv workload bad mix" \
+	'Error: argument "put=1,scan=1" is wrong: mix is OP=WEIGHT,... with OP get, put, del or cas' \
+	kv workload --mix put=1,scan=1
+expect_err "kv workload all weights 0" \
+	'Error: argument "put=0" is wrong: every weight is 0' kv workload --mix put=0
+expect_err "kv workload duplicate --keys" \
+	'Error: duplicate "--keys": "3" is the second value.' kv workload --keys 2 --keys 3
+expect_err "kv workload --history without value" \
+	'Error: argument "--history" needs a value' kv workload --history
+
+# The summary, then the error.
+run kv workload --server 127.0.0.1:1 --timeout 100 --ops 2 --clients 1 -j
+case $out in
+'{"clients":1,'*'"ops":2,'*'"unknown":2,'*)
+	[ "$rc" -eq 1 ] &&
+		[ "$err" = 'Error: no operation got an answer from 127.0.0.1:1' ] &&
+		report ok "kv workload, nobody there" ||
+		report fail "kv workload, nobody there" ;;
+*)
+	report fail "kv workload, nobody there" ;;
+esac
 
 expect_kernel "lamport node" "node id " node
 expect_kernel "lamport node show" "node id " node show

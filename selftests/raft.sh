@@ -1,0 +1,507 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# lamport raft serve, as real processes: clusters of 3 and 5 nodes, one per
+# network namespace on a bridge (198.18.9.0/24), clients in a namespace of
+# their own. Partitions take a node's link down, crashes are SIGKILL, loss,
+# duplication and delay come from the transport's fault hook. Histories of
+# concurrent clients are checked for linearizability by lamport-lincheck.
+#
+# The nodes talk over AF_LAMPORT where lamport.ko is loaded (the test VMs),
+# else over UDP; RAFT_TRANSPORT=udp|lamport says which.
+
+here=$(cd "$(dirname "$0")" && pwd)
+n=0
+failed=0
+LAMPORT=${LAMPORT:-lamport}
+LINCHECK=${LINCHECK:-lamport-lincheck}
+POKE=${RAFT_POKE:-$here/raft_poke}
+if [ -e /sys/module/lamport/parameters/family ]; then
+	TRANSPORT=${RAFT_TRANSPORT:-lamport}
+else
+	TRANSPORT=${RAFT_TRANSPORT:-udp}
+fi
+tag=rf$$
+out=$(mktemp -d /tmp/lamport-raft.XXXXXX)
+port=7000
+nodes=0
+
+# tap.sh's check runs the test in a subshell; these keep state (the leader)
+# from one step to the next, so they run in this shell.
+step() {	# step DESCRIPTION COMMAND...
+	desc=$1
+	shift
+	n=$((n + 1))
+	if "$@" >"$out/step.out" 2>&1; then
+		echo "ok $n $desc"
+	else
+		echo "not ok $n $desc"
+		sed 's/^/# /' "$out/step.out"
+		failed=$((failed + 1))
+	fi
+}
+
+cleanup() {
+	for f in "$out"/n*.pid; do
+		[ -e "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
+	done
+	for ns in $(ip netns list | awk '{ print $1 }' | grep "^$tag"); do
+		ip netns del "$ns"
+	done
+	umount "$out/small" 2>/dev/null
+	[ -n "${RAFT_KEEP:-}" ] || rm -rf "$out"
+}
+trap cleanup EXIT
+
+addr() { echo "198.18.9.$1"; }
+in_node() { _node=$1; shift; ip netns exec "$tag$_node" "$@"; }
+in_client() { ip netns exec "${tag}c" "$@"; }
+
+peers() {
+	p=""
+	for i in $(seq 1 "$nodes"); do
+		p="$p${p:+,}$i=$(addr "$i"):$port"
+	done
+	echo "$p"
+}
+
+servers() {
+	s=""
+	for i in $(seq 1 "$nodes"); do
+		s="$s${s:+,}$(addr "$i"):$((port + 1))"
+	done
+	echo "$s"
+}
+
+attach() {	# attach NAMESPACE IFNAME ADDRESS
+	ip netns add "$1" &&
+	ip link add "$2" netns "$1" type veth peer name "p$2" netns "${tag}sw" &&
+	ip -n "${tag}sw" link set "p$2" master br0 up &&
+	ip -n "$1" addr add "$3/24" dev "$2" &&
+	ip -n "$1" link set "$2" up &&
+	ip -n "$1" link set lo up
+}
+
+# Nodes 1..N, the client namespace, and over AF_LAMPORT each node's id
+# and its peers.
+make_cluster() {
+	nodes=$1
+	ip netns add "${tag}sw" &&
+	ip -n "${tag}sw" link add br0 type bridge &&
+	ip -n "${tag}sw" link set br0 up &&
+	attach "${tag}c" v0 198.18.9.100 || return 1
+	for i in $(seq 1 "$nodes"); do
+		attach "$tag$i" "v$i" "$(addr "$i")" || return 1
+	done
+	[ "$TRANSPORT" = lamport ] || return 0
+	for i in $(seq 1 "$nodes"); do
+		in_node "$i" "$LAMPORT" node set id "$i" || return 1
+		for j in $(seq 1 "$nodes"); do
+			[ "$i" = "$j" ] ||
+				in_node "$i" "$LAMPORT" peer add "$j" "$(addr "$j")" \
+					interval 50ms mult 5 || return 1
+		done
+	done
+}
+
+destroy_cluster() {
+	for i in $(seq 1 "$nodes"); do
+		stop_node "$i" KILL
+	done
+	for ns in $(ip netns list | awk '{ print $1 }' | grep "^$tag"); do
+		ip netns del "$ns"
+	done
+	rm -rf "$out"/d*
+}
+
+# Run from this shell, not a function's subshell: $! is the node itself
+# (ip netns exec execs it), a child of this shell.
+start_node() {	# start_node N [OPTIONS...]
+	_i=$1
+	shift
+	ip netns exec "$tag$_i" "$LAMPORT" raft serve --id "$_i" --peers "$(peers)" \
+		--data "$out/d$_i" --transport "$TRANSPORT" "$@" \
+		>>"$out/n$_i.log" 2>&1 &
+	echo $! >"$out/n$_i.pid"
+}
+
+start_all() {
+	for i in $(seq 1 "$nodes"); do
+		start_node "$i" "$@"
+	done
+}
+
+stop_node() {	# stop_node N [SIGNAL]: waits until it is gone
+	[ -e "$out/n$1.pid" ] || return 0
+	pid=$(cat "$out/n$1.pid")
+	kill "-${2:-TERM}" "$pid" 2>/dev/null
+	for _ in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	wait "$pid" 2>/dev/null
+	echo $? >"$out/n$1.exit"
+	rm -f "$out/n$1.pid"
+}
+
+kv() { in_client "$LAMPORT" kv --server "$(servers)" "$@"; }
+
+status() {	# status N: the node's status as JSON, asked from inside its netns
+	in_node "$1" "$LAMPORT" -j raft status --server "127.0.0.1:$((port + 1))" 2>/dev/null
+}
+
+field() {	# field NAME: the value of "NAME" in the JSON on stdin
+	grep -o "\"$1\": *\"\\?[^,\"}]*" | head -n 1 | sed 's/.*: *"\?//'
+}
+
+role() { status "$1" | field role; }
+term_of() { status "$1" | field term; }
+
+# The leader every live node agrees on, within 10 s, or fail.
+wait_leader() {	# wait_leader [EXCLUDED NODE]
+	for _ in $(seq 1 100); do
+		for i in $(seq 1 "$nodes"); do
+			[ "$i" = "${1:-}" ] && continue
+			if [ "$(role "$i")" = leader ]; then
+				echo "$i"
+				return 0
+			fi
+		done
+		sleep 0.1
+	done
+	echo "no leader within 10 s" >&2
+	for i in $(seq 1 "$nodes"); do status "$i" >&2; done
+	return 1
+}
+
+agree() {	# every live node names the same leader in the same term
+	want=""
+	for i in $(seq 1 "$nodes"); do
+		[ -e "$out/n$i.pid" ] || continue
+		s=$(status "$i") || { echo "node $i does not answer"; return 1; }
+		got="$(echo "$s" | field leader)/$(echo "$s" | field term)"
+		[ -z "$want" ] && want=$got
+		[ "$got" = "$want" ] || { echo "node $i says leader/term $got, others $want"; return 1; }
+	done
+	[ "${want%/*}" != 0 ] || { echo "no leader known"; return 1; }
+}
+
+# Every node at the same applied index with the same store digest.
+converged() {
+	for _ in $(seq 1 100); do
+		ok=1
+		want=""
+		for i in $(seq 1 "$nodes"); do
+			s=$(status "$i") || { ok=0; break; }
+			got="$(echo "$s" | field applied) $(echo "$s" | field digest)"
+			[ -z "$want" ] && want=$got
+			[ "$got" = "$want" ] || ok=0
+		done
+		[ $ok = 1 ] && return 0
+		sleep 0.1
+	done
+	for i in $(seq 1 "$nodes"); do status "$i"; done
+	return 1
+}
+
+isolate() { ip -n "$tag$1" link set "v$1" down; }
+rejoin() { ip -n "$tag$1" link set "v$1" up; }
+
+expect_eq() {	# expect_eq WHAT EXPECTED ACTUAL
+	[ "$2" = "$3" ] && return 0
+	echo "$1: expected '$2', got '$3'"
+	return 1
+}
+
+put_ok() { kv put "$1" "$2" >/dev/null; }
+get_is() {	# get_is KEY VALUE
+	v=$(kv -j get "$1" | field value)
+	expect_eq "get $1" "$2" "$v"
+}
+
+# 1. A 3-node cluster.
+
+first_election() {
+	make_cluster 3 && start_all && leader=$(wait_leader) && agree
+}
+
+follower_redirects() {
+	f=$(( leader % 3 + 1 ))
+	in_client "$LAMPORT" kv --server "$(addr "$f"):$((port + 1))" put via-follower yes &&
+		get_is via-follower yes
+}
+
+# A write retried with the same client id and sequence number is applied
+# once: the retry gets the first one's revision, an older one is refused.
+exactly_once() {
+	r1=$(kv -j --client 77 --seq 1 put once a | field revision) &&
+	r2=$(kv -j --client 77 --seq 2 put once b | field revision) &&
+	r2b=$(kv -j --client 77 --seq 2 put once b | field revision) &&
+	expect_eq "the retry's revision" "$r2" "$r2b" &&
+	! kv --client 77 --seq 1 put once a 2>"$out/stale" &&
+	grep -q stale "$out/stale" &&
+	[ "$(kv -j get once | field revision)" = "$r2" ] &&
+	[ "$r1" -lt "$r2" ]
+}
+
+leader_partitioned() {
+	old=$leader
+	old_term=$(term_of "$old")
+	isolate "$old"
+	leader=$(wait_leader "$old") || return 1
+	[ "$leader" != "$old" ] || { echo "still node $old"; return 1; }
+	put_ok after-partition 1 && get_is after-partition 1
+}
+
+# Check-quorum: the cut-off leader steps down; pre-vote: its term stays.
+isolated_leader_steps_down() {
+	for _ in $(seq 1 50); do
+		[ "$(role "$old")" != leader ] && break
+		sleep 0.1
+	done
+	expect_eq "the isolated node's role is not leader" yes \
+		"$([ "$(role "$old")" != leader ] && echo yes)" &&
+	sleep 1 &&
+	expect_eq "its term after 1 s alone" "$old_term" "$(term_of "$old")"
+}
+
+rejoin_without_disruption() {
+	term=$(term_of "$leader")
+	rejoin "$old"
+	sleep 1.5
+	expect_eq "the leader after the rejoin" "$leader" "$(wait_leader)" &&
+	expect_eq "the term after the rejoin" "$term" "$(term_of "$leader")" &&
+	converged
+}
+
+no_progress_without_majority() {
+	a=$(( leader % 3 + 1 ))
+	b=$(( a % 3 + 1 ))
+	isolate "$a"
+	isolate "$b"
+	! kv --timeout 1500 put minority 1 2>"$out/minority" &&
+		grep -q "no answer" "$out/minority" &&
+	! kv --timeout 1000 get after-partition 2>/dev/null &&
+	rejoin "$a" && rejoin "$b" &&
+	leader=$(wait_leader) &&
+	put_ok majority-back 1 && get_is majority-back 1
+}
+
+# A leader cut off with writes it could not commit: once back, its log is
+# repaired from the new leader's and those writes never appear.
+divergent_log_repaired() {
+	old=$leader
+	isolate "$old"
+	for k in 1 2 3; do
+		in_node "$old" "$LAMPORT" kv --server "127.0.0.1:$((port + 1))" \
+			--timeout 300 put lost$k x >/dev/null 2>&1
+	done
+	s=$(status "$old")
+	last=$(echo "$s" | field last)
+	commit=$(echo "$s" | field commit)
+	[ "$last" -gt "$commit" ] || { echo "no uncommitted entries: $s"; return 1; }
+	leader=$(wait_leader "$old") &&
+	for k in 1 2 3 4 5; do put_ok fresh$k y || return 1; done
+	rejoin "$old"
+	converged &&
+	for k in 1 2 3; do
+		[ "$(kv -j get lost$k | field status)" = not-found ] ||
+			{ echo "lost$k was written"; return 1; }
+	done
+}
+
+all_crash_and_restart() {
+	for k in $(seq 1 20); do put_ok dur$k v$k || return 1; done
+	for i in 1 2 3; do stop_node "$i" KILL; done
+	start_all
+	leader=$(wait_leader) &&
+	for k in $(seq 1 20); do get_is dur$k v$k || return 1; done
+	converged
+}
+
+sigterm_stops_cleanly() {
+	stop_node 3 TERM
+	expect_eq "exit status after SIGTERM" 0 "$(cat "$out/n3.exit")" &&
+	grep -q "stopping" "$out/n3.log" &&
+	start_node 3 && converged
+}
+
+lamport_stamps_logged() {
+	grep -Eq "^raft [0-9]+: lc [0-9]+ term [0-9]+: " "$out/n1.log" &&
+	lc1=$(status 1 | field clock) && [ "$lc1" -gt 0 ]
+}
+
+linearizable() {	# linearizable HISTORY
+	"$LINCHECK" "$1" >"$out/lincheck" 2>&1
+	rc=$?
+	cat "$out/lincheck"
+	return $rc
+}
+
+workload() {	# workload NAME CLIENTS SECONDS
+	kv workload --clients "$2" --duration "$3" --keys 4 \
+		--history "$out/$1.history" >"$out/$1.summary" 2>&1 ||
+		{ cat "$out/$1.summary"; return 1; }
+	cat "$out/$1.summary"
+	[ -s "$out/$1.history" ]
+}
+
+unreliable_network() {
+	faults=drop=10,dup=5,delay=0-15
+	for i in 1 2 3; do stop_node "$i" TERM; done
+	start_all --faults $faults
+	leader=$(wait_leader) || return 1
+	workload unreliable 8 8 &
+	clients=$!
+	sleep 3
+	stop_node "$leader" KILL
+	sleep 1
+	start_node "$leader" --faults $faults
+	wait $clients || return 1
+	linearizable "$out/unreliable.history"
+}
+
+# 2. Bad input, on the 3-node cluster.
+
+garbage_dropped() {
+	cluster=$(grep -o "cluster [0-9a-f]*" "$out/n1.log" | head -n 1 | cut -d' ' -f2)
+	for kind in garbage truncated unknown foreign bigterm; do
+		in_client "$POKE" "$(addr 1)" "$port" "$kind" "$cluster" 1 || return 1
+	done
+	sleep 0.5
+	grep -q "malformed datagram" "$out/n1.log" &&
+	grep -q "unknown node 99" "$out/n1.log" &&
+	grep -q "not ours" "$out/n1.log" &&
+	kill -0 "$(cat "$out/n1.pid")" &&
+	put_ok after-garbage 1 && agree
+}
+
+bad_client_requests() {
+	r=$(in_client "$POKE" "$(addr 1)" $((port + 1)) badcmd) &&
+	echo "$r" | grep -q "bad request: malformed key-value command" &&
+	in_client "$POKE" "$(addr 1)" $((port + 1)) clientgarbage >/dev/null &&
+	kill -0 "$(cat "$out/n1.pid")" && put_ok after-bad-requests 1
+}
+
+foreign_data_dir() {
+	stop_node 3 TERM
+	before=$(cd "$out/d3" && cat meta seg-* | md5sum)
+	in_node 3 "$LAMPORT" raft serve --id 3 --peers "$(peers)" --data "$out/d3" \
+		--cluster another >"$out/foreign" 2>&1 &&
+		{ echo "started on another cluster's data"; return 1; }
+	cat "$out/foreign"
+	grep -q "belongs to cluster" "$out/foreign" &&
+	expect_eq "the data directory" "$before" "$(cd "$out/d3" && cat meta seg-* | md5sum)" &&
+	start_node 3 && converged
+}
+
+bad_flags() {
+	p=$(peers)
+	while read -r what args; do
+		# shellcheck disable=SC2086
+		if "$LAMPORT" raft serve $args >"$out/flag" 2>&1; then
+			echo "accepted: $args"
+			return 1
+		fi
+		grep -q -- "$what" "$out/flag" || { echo "$args:"; cat "$out/flag"; return 1; }
+	done <<-EOF
+	--id --id 0 --peers $p --data $out/x
+	--id --id 9 --peers $p --data $out/x
+	--tick --id 1 --peers $p --data $out/x --tick 0
+	--election --id 1 --peers $p --data $out/x --election 1
+	--heartbeat --id 1 --peers $p --data $out/x --election 10 --heartbeat 10
+	--peers --id 1 --peers 1=198.18.9.1 --data $out/x
+	--peers --id 1 --peers 1=198.18.9.1:99999 --data $out/x
+	--peers --id 1 --peers 1=198.18.9.1:7000,1=198.18.9.2:7000 --data $out/x
+	--transport --id 1 --peers $p --data $out/x --transport carrier-pigeon
+	--faults --id 1 --peers $p --data $out/x --faults drop=101
+	required --id 1
+	EOF
+}
+
+# A full disk: the node says so, refuses, never acknowledges; the others
+# go on.
+# The victim's data moves to a tmpfs with 128 KiB to spare (never wiped:
+# a node that forgot what it acknowledged is not a node Raft tolerates).
+full_disk() {
+	victim=$(( leader % 3 + 1 ))
+	stop_node "$victim" TERM
+	kib=$(( $(du -sk "$out/d$victim" | cut -f1) + 128 ))
+	mkdir -p "$out/small" &&
+	mount -t tmpfs -o "size=${kib}k" none "$out/small" &&
+	cp -a "$out/d$victim" "$out/small/" || return 1
+	ip netns exec "$tag$victim" "$LAMPORT" raft serve --id "$victim" --peers "$(peers)" \
+		--data "$out/small/d$victim" --transport "$TRANSPORT" \
+		>>"$out/n$victim.log" 2>&1 &
+	echo $! >"$out/n$victim.pid"
+	big=$(head -c 1000 /dev/zero | tr '\0' v)
+	for k in $(seq 1 300); do
+		kv put "big$k" "$big" >/dev/null || { echo "write $k failed"; return 1; }
+		grep -q "storage failed" "$out/n$victim.log" && break
+	done
+	grep "storage failed" "$out/n$victim.log" | grep -q "No space left on device" ||
+		{ tail -n 5 "$out/n$victim.log"; return 1; }
+	put_ok after-full 1 && get_is after-full 1 &&
+	! in_node "$victim" "$LAMPORT" kv --server "127.0.0.1:$((port + 1))" \
+		--timeout 500 put refused 1 2>/dev/null &&
+	stop_node "$victim" KILL || return 1
+	# What the full disk holds is what the node has: back, and caught up.
+	rm -rf "$out/d$victim" && cp -a "$out/small/d$victim" "$out/" &&
+	umount "$out/small" &&
+	start_node "$victim" && converged
+}
+
+# 3. Five nodes: losing two of them, and concurrent clients.
+
+five_nodes() {
+	destroy_cluster
+	make_cluster 5 && start_all && leader=$(wait_leader) && agree
+}
+
+five_nodes_lose_two() {
+	a=$leader
+	b=$(( leader % 5 + 1 ))
+	stop_node "$a" KILL
+	isolate "$b"
+	leader=$(wait_leader "$b") &&
+	put_ok five 1 && get_is five 1 &&
+	rejoin "$b" && start_node "$a" && converged
+}
+
+five_nodes_linearizable() {
+	workload five 16 6 && linearizable "$out/five.history"
+}
+
+echo "TAP version 13"
+echo "1..23"
+step "3 nodes elect one leader, every node agrees ($TRANSPORT)" first_election
+step "a follower's client is redirected to the leader" follower_redirects
+step "a retried write is applied exactly once" exactly_once
+step "the leader cut off: a new one is elected and takes writes" leader_partitioned
+step "the cut-off leader steps down (check-quorum), its term stays (pre-vote)" isolated_leader_steps_down
+step "it rejoins without deposing the leader; all converge" rejoin_without_disruption
+step "no progress without a majority, progress again after" no_progress_without_majority
+step "a cut-off leader's uncommitted entries are repaired away" divergent_log_repaired
+step "every node killed and restarted: no acknowledged write lost" all_crash_and_restart
+step "SIGTERM stops a node cleanly; it rejoins" sigterm_stops_cleanly
+step "the log carries Lamport stamps; status shows the clock" lamport_stamps_logged
+step "loss, duplication, delay, a leader crash: the history is linearizable" unreliable_network
+step "garbage, truncated, foreign and unknown-node datagrams are dropped" garbage_dropped
+step "malformed client requests get a clear error" bad_client_requests
+step "another cluster's data directory is refused, untouched" foreign_data_dir
+step "flags out of range are refused, naming the flag" bad_flags
+step "a full disk: the node refuses, says why; the cluster goes on" full_disk
+step "5 nodes elect one leader" five_nodes
+step "5 nodes survive losing two" five_nodes_lose_two
+step "5 nodes, 16 clients: the history is linearizable" five_nodes_linearizable
+for i in $(seq 1 "$nodes"); do
+	[ -e "$out/n$i.pid" ] || continue
+	kill -0 "$(cat "$out/n$i.pid")" 2>/dev/null || echo "# node $i died"
+done
+step "no node crashed" sh -c "! grep -E 'Segmentation|Aborted|AddressSanitizer|core dumped' $out/n*.log"
+step "every node stops on SIGTERM with status 0" sh -c '
+	for f in '"$out"'/n*.pid; do kill -TERM "$(cat "$f")"; done; sleep 1;
+	for f in '"$out"'/n*.pid; do ! kill -0 "$(cat "$f")" 2>/dev/null || exit 1; done'
+step "nothing was left running" sh -c "! pgrep -f 'raft serve --id [0-9] --peers 1=198.18.9.1'"
+
+[ $failed -eq 0 ]
