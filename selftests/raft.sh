@@ -366,7 +366,11 @@ unreliable_network() {
 garbage_dropped() {
 	cluster=$(grep -o "cluster [0-9a-f]*" "$out/n1.log" | head -n 1 | cut -d' ' -f2)
 	for kind in garbage truncated unknown foreign bigterm; do
-		in_client "$POKE" "$(addr 1)" "$port" "$kind" "$cluster" 1 || return 1
+		if [ "$TRANSPORT" = lamport ]; then
+			in_node 2 "$POKE" lamport:1 "$port" "$kind" "$cluster" 1
+		else
+			in_client "$POKE" "$(addr 1)" "$port" "$kind" "$cluster" 1
+		fi || return 1
 	done
 	sleep 0.5
 	grep -q "malformed datagram" "$out/n1.log" &&

@@ -4,6 +4,8 @@
  *
  *	raft_poke ADDR PORT KIND [CLUSTER [TO]]
  *
+ * ADDR is an IPv4 address (UDP), or lamport:NODE (AF_LAMPORT datagrams to
+ * that node id, sent from this netns' node).
  * KIND, to the Raft port:
  *	garbage		random bytes, sizes 0..1500
  *	truncated	a valid APPEND cut at every length
@@ -13,9 +15,9 @@
  * KIND, to the client port: prints the code of the node's reply
  *	badcmd		a request whose key-value command is malformed
  *	clientgarbage	random bytes (no reply expected; prints "none")
- * UDP only: over AF_LAMPORT the module carries what the daemon gets.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
@@ -24,15 +26,50 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "af_lamport.h"
 #include "raft/wire.h"
 
 static int fd;
-static struct sockaddr_in to;
+static struct sockaddr_storage to;
+static socklen_t to_len;
 
 static void send_bytes(const void *buf, size_t len)
 {
-	if (sendto(fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+	if (sendto(fd, buf, len, 0, (struct sockaddr *)&to, to_len) < 0)
 		perror("sendto");
+}
+
+static int open_lamport(const char *node, uint16_t port)
+{
+	struct sockaddr_lamport *a = (struct sockaddr_lamport *)&to;
+
+	fd = lamport_socket(SOCK_DGRAM);
+	if (fd < 0) {
+		fprintf(stderr, "raft_poke: AF_LAMPORT: %s\n", lamport_af_strerror(-errno));
+		return -1;
+	}
+	a->slam_family = (sa_family_t)lamport_af_family();
+	a->slam_node = (uint32_t)strtoul(node, NULL, 0);
+	a->slam_port = port;
+	to_len = sizeof(*a);
+	return 0;
+}
+
+static int open_udp(const char *addr, uint16_t port)
+{
+	struct sockaddr_in *a = (struct sockaddr_in *)&to;
+
+	a->sin_family = AF_INET;
+	a->sin_port = htons(port);
+	if (inet_pton(AF_INET, addr, &a->sin_addr) != 1) {
+		fprintf(stderr, "raft_poke: %s is not an IPv4 address\n", addr);
+		return -1;
+	}
+	to_len = sizeof(*a);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		perror("socket");
+	return fd < 0 ? -1 : 0;
 }
 
 static void garbage(void)
@@ -130,17 +167,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	kind = argv[3];
-	to.sin_family = AF_INET;
-	to.sin_port = htons((uint16_t)atoi(argv[2]));
-	if (inet_pton(AF_INET, argv[1], &to.sin_addr) != 1) {
-		fprintf(stderr, "raft_poke: %s is not an IPv4 address\n", argv[1]);
+	if (!strncmp(argv[1], "lamport:", 8) ?
+	    open_lamport(argv[1] + 8, (uint16_t)atoi(argv[2])) :
+	    open_udp(argv[1], (uint16_t)atoi(argv[2])))
 		return 2;
-	}
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0) {
-		perror("socket");
-		return 1;
-	}
 	if (!strcmp(kind, "garbage")) {
 		garbage();
 	} else if (!strcmp(kind, "truncated")) {
