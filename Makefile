@@ -37,7 +37,7 @@ KMOD_SOURCES := $(wildcard $(SRC)/kmod/*.[ch] $(SRC)/kmod/core/*.[ch]) \
 
 .PHONY: all deps modules user selftests ksrc lint sparse checkpatch \
 	test-user vm-test vm-shell vm-run demo check clean help debug-kernel \
-	bench-fd bench-msg bench-trace
+	bench-fd bench-msg bench-trace bench-raft
 
 all: modules user selftests
 
@@ -57,6 +57,8 @@ help:
 	@echo "                      [BENCH_ARGS=...]; results and plots in build/bench/msg/<kernel>/"
 	@echo "make bench-trace      what lamport trace costs TCP: on this host and in test VMs"
 	@echo "                      [KERNELS=6.1 6.12] [BENCH_ARGS=...]; tables in build/bench/trace/"
+	@echo "make bench-raft       Raft write throughput and latency, 3 nodes in netns: on this"
+	@echo "                      host and in test VMs [KERNELS=...]; build/bench/raft/"
 	@echo "make lint             sparse (C=2) and checkpatch on the kernel code"
 	@echo "make test-user        host tests of the userspace code and harness"
 	@echo "KDIR=<tree>           build the module against another kernel tree"
@@ -126,7 +128,8 @@ test-user: user selftests
 		LINCHECK=$(BUILD)/user/lamport-lincheck RAFT_POKE=$(BUILD)/selftests/raft_poke \
 		$(S)/host-tests $(BUILD)/user/tests/test_* \
 		$(SRC)/user/tests/test_cli.sh $(SRC)/user/tests/test_twin.sh \
-		$(S)/tests/test-splat.sh $(SRC)/selftests/trace.sh $(SRC)/selftests/raft.sh
+		$(S)/tests/test-splat.sh $(SRC)/selftests/trace.sh $(SRC)/selftests/raft.sh \
+		$(SRC)/selftests/bench_raft_smoke.sh
 
 # The debug kernel is built (or found in its cache) before the lanes that
 # need it, so that the releases are resolved with it present.
@@ -182,6 +185,19 @@ bench-trace:
 		LAMPORT_VM_BENCH=1 LAMPORT_VM_TIMEOUT=$(BENCH_TIMEOUT) $(S)/vm run "$$rel" \
 			'mkdir -p /lamport/out && lamport bench trace $(BENCH_ARGS) | tee /lamport/out/table.txt'; \
 		cp $(BUILD)/vm/$$rel/export/table.txt $(BUILD)/bench/trace/$$rel.txt; \
+	done
+
+# `lamport bench raft` on this host and in a test VM per kernel (over
+# AF_LAMPORT): build/bench/raft/<host|kernel>/.
+bench-raft:
+	@$(MAKE) --no-print-directory all KERNELS="$(bench_kernels)"
+	$(BUILD)/user/lamport bench raft dir $(BUILD)/bench/raft/host-$$(uname -r) $(BENCH_ARGS)
+	@set -e; rels=$$($(S)/kernels $(bench_kernels)); \
+	for rel in $$rels; do \
+		LAMPORT_VM_BENCH=1 LAMPORT_VM_TIMEOUT=$(BENCH_TIMEOUT) $(S)/vm run "$$rel" \
+			'lamport bench raft dir /lamport/out $(BENCH_ARGS)'; \
+		mkdir -p $(BUILD)/bench/raft/$$rel; \
+		cp $(BUILD)/vm/$$rel/export/* $(BUILD)/bench/raft/$$rel/; \
 	done
 
 demo:

@@ -59,7 +59,18 @@ static int bench_help(struct ctx *ctx, int argc, char **argv)
 	       "default 256), untraced and with handshake, timewait, cong and conn all\n"
 	       "running, N interleaved rounds of each (default 5), medians; then each\n"
 	       "eBPF program's ns per run (kernel.bpf_stats_enabled). LIST: which run,\n"
-	       "e.g. conn,cong (default all four). Needs root; no module.\n");
+	       "e.g. conn,cong (default all four). Needs root; no module.\n"
+	       "\n"
+	       "Usage: lamport bench raft [ clients LIST ] [ time SECONDS ] [ quick ]\n"
+	       "                          [ transport udp|lamport|auto ] [ dir DIR ] [ data DIR ]\n"
+	       "Write throughput and latency p50/p99 of the Raft key-value store: 3 nodes\n"
+	       "in network namespaces of this machine, each write durable on a majority,\n"
+	       "SECONDS (default 5; quick: 1) of 64-byte puts by each number of concurrent\n"
+	       "clients of LIST (default 1,8,64), and the fdatasync latency of the data\n"
+	       "disk (data DIR, default /var/tmp/lamport-bench-raft) in the same run.\n"
+	       "AF_LAMPORT when lamport.ko is loaded (auto), else UDP. Writes table.txt,\n"
+	       "results.json, raft.dat and raft.svg (gnuplot) to DIR (default\n"
+	       "build/bench/raft/<kernel>). Needs root.\n");
 	return 0;
 }
 
@@ -356,12 +367,20 @@ static int bench_trace(struct ctx *ctx, int argc, char **argv)
 	return bench_trace_main(ctx->json, ctx->pretty, argc, argv);
 }
 
+static int bench_raft(struct ctx *ctx, int argc, char **argv)
+{
+	if (argc && matches(argv[0], "help"))
+		return bench_help(ctx, 0, argv);
+	return bench_raft_main(ctx->json, ctx->pretty, argc, argv);
+}
+
 int do_bench(struct ctx *ctx, int argc, char **argv)
 {
 	static const struct cmd cmds[] = {
 		{ "fd",		bench_fd },
 		{ "msg",	bench_msg },
 		{ "trace",	bench_trace },
+		{ "raft",	bench_raft },
 		{ "help",	bench_help },
 		{ NULL, NULL },
 	};

@@ -328,4 +328,8 @@ int cpu_idle_ns(uint64_t *ns);
 /* lamport bench trace ARGS: needs root; prints its report. */
 int bench_trace_main(bool json, bool pretty, int argc, char **argv);
 
+/* --- bench_raft.c ------------------------------------------------------ */
+
+int bench_raft_main(bool json, bool pretty, int argc, char **argv);
+
 #endif /* LAMPORT_USER_BENCH_H */
