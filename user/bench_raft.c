@@ -329,6 +329,9 @@ static void print_table(FILE *f, const struct br_opts *o,
 			(double)run->r.writes.max_ns / 1e6, run->r.unknown);
 	}
 	bench_targets_print(f, "Raft writes, each durable on a majority", t, nt);
+	if (strcmp(res->transport, "UDP"))
+		fprintf(f, "(the targets are set for the host over UDP; over %s they are shown for comparison)\n",
+			res->transport);
 }
 
 static void print_json(FILE *f, const struct br_opts *o,

@@ -134,6 +134,13 @@ static bool may_complain(struct server *s, enum complaint what)
 	return true;
 }
 
+static unsigned int addr_port(const struct net_addr *a)
+{
+	if (a->sa.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)&a->sa)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)&a->sa)->sin_port);
+}
+
 static const struct node_addr *node_by_id(const struct server *s, uint32_t id)
 {
 	for (unsigned int i = 0; i < s->n_nodes; i++)
@@ -777,13 +784,11 @@ static int open_storage(struct server *s)
 
 static int open_transport(struct server *s, const char *transport)
 {
-	uint16_t port = (uint16_t)ntohs(((struct sockaddr_in *)&s->self->ip.sa)->sin_port);
+	uint16_t port = (uint16_t)addr_port(&s->self->ip);
 	bool want_lamport = !strcmp(transport, "lamport");
 	char err[256];
 	int rc;
 
-	if (s->self->ip.sa.ss_family == AF_INET6)
-		port = ntohs(((struct sockaddr_in6 *)&s->self->ip.sa)->sin6_port);
 	if (!strcmp(transport, "auto"))
 		want_lamport = !access("/sys/module/lamport/parameters/family", F_OK);
 	if (want_lamport)
@@ -792,9 +797,11 @@ static int open_transport(struct server *s, const char *transport)
 		rc = transport_open_udp(&s->net, &s->self->ip, err, sizeof(err));
 	if (rc)
 		return fail("%s", err);
+	/* Over AF_LAMPORT, node ID's PORT; over UDP, ADDR:PORT. */
 	for (unsigned int i = 0; i < s->n_nodes; i++)
-		transport_peer_addr(&s->net, s->nodes[i].id, port, &s->nodes[i].ip,
-				    &s->nodes[i].raft);
+		transport_peer_addr(&s->net, s->nodes[i].id,
+				    (uint16_t)addr_port(&s->nodes[i].ip),
+				    &s->nodes[i].ip, &s->nodes[i].raft);
 	return 0;
 }
 
@@ -808,9 +815,7 @@ static int open_client_socket(struct server *s)
 	uint16_t port;
 
 	a.sa.ss_family = s->self->ip.sa.ss_family;
-	port = a.sa.ss_family == AF_INET6 ?
-	       ntohs(((const struct sockaddr_in6 *)&s->self->ip.sa)->sin6_port) :
-	       ntohs(((const struct sockaddr_in *)&s->self->ip.sa)->sin_port);
+	port = (uint16_t)addr_port(&s->self->ip);
 	if (port == 65535)
 		return fail("the client port of %s would be 65536", s->self->client);
 	net_addr_set_port(&a, (uint16_t)(port + 1));
@@ -982,10 +987,14 @@ static int setup(struct server *s, int argc, char **argv)
 	}
 	if (open_client_socket(s) || open_timers(s))
 		return 1;
-	net_addr_format(&s->self->ip, 0, err, sizeof(err));
-	say(s, "node %u of %u: peers on %s %s, clients on UDP %s, data in %s, cluster %016" PRIx64,
-	    o.id, s->n_nodes, s->net.lamport ? "AF_LAMPORT port of" : "UDP",
-	    err, s->self->client, s->data_dir, s->cluster);
+	if (s->net.lamport)
+		snprintf(err, sizeof(err), "AF_LAMPORT node %u port %u", o.id,
+			 addr_port(&s->self->ip));
+	else
+		net_addr_format(&s->self->ip, 0, err, sizeof(err));
+	say(s, "node %u of %u: peers over %s%s, clients on UDP port %u, data in %s, cluster %016" PRIx64,
+	    o.id, s->n_nodes, s->net.lamport ? "" : "UDP ", err,
+	    addr_port(&s->self->ip) + 1, s->data_dir, s->cluster);
 	return 0;
 }
 
