@@ -37,6 +37,11 @@ step() {	# step DESCRIPTION COMMAND...
 	else
 		echo "not ok $n $desc"
 		sed 's/^/# /' "$out/step.out"
+		for f in "$out"/n*.log; do
+			[ -e "$f" ] || continue
+			echo "# ${f##*/}, last lines:"
+			tail -n 6 "$f" | sed 's/^/#   /'
+		done
 		failed=$((failed + 1))
 	fi
 }
@@ -399,6 +404,39 @@ foreign_data_dir() {
 	start_node 3 && converged
 }
 
+# A crash in the middle of an append leaves half a record: cut off, said,
+# and the node goes on.
+torn_tail_cut() {
+	stop_node 3 KILL
+	seg=$(ls "$out"/d3/seg-* | tail -n 1)
+	printf 'LRAFT half a record' >>"$seg"
+	start_node 3
+	for _ in $(seq 1 50); do
+		grep -q "torn record at offset" "$out/n3.log" && break
+		sleep 0.1
+	done
+	grep "torn record at offset" "$out/n3.log" | grep -q "${seg##*/}" &&
+	converged
+}
+
+# A damaged record with good ones after it is no crash: the node refuses
+# to start and names the file and the offset.
+corruption_refused() {
+	stop_node 3 TERM
+	seg=$(ls "$out"/d3/seg-* | head -n 1)
+	cp "$seg" "$out/seg.good"
+	printf 'X' | dd of="$seg" bs=1 seek=40 conv=notrunc 2>/dev/null
+	if in_node 3 "$LAMPORT" raft serve --id 3 --peers "$(peers)" --data "$out/d3" \
+		--transport "$TRANSPORT" >"$out/corrupt" 2>&1; then
+		echo "started on a corrupt log"
+		return 1
+	fi
+	cat "$out/corrupt"
+	grep -q "${seg##*/}: corrupt record at offset 25 " "$out/corrupt" || return 1
+	cp "$out/seg.good" "$seg"
+	start_node 3 && converged
+}
+
 bad_flags() {
 	p=$(peers)
 	while read -r what args; do
@@ -477,7 +515,7 @@ five_nodes_linearizable() {
 }
 
 echo "TAP version 13"
-echo "1..23"
+echo "1..25"
 step "3 nodes elect one leader, every node agrees ($TRANSPORT)" first_election
 step "a follower's client is redirected to the leader" follower_redirects
 step "a retried write is applied exactly once" exactly_once
@@ -493,6 +531,8 @@ step "loss, duplication, delay, a leader crash: the history is linearizable" unr
 step "garbage, truncated, foreign and unknown-node datagrams are dropped" garbage_dropped
 step "malformed client requests get a clear error" bad_client_requests
 step "another cluster's data directory is refused, untouched" foreign_data_dir
+step "a torn record at the log's end is cut off, the node goes on" torn_tail_cut
+step "a corrupt record inside the log: the node refuses, naming file and offset" corruption_refused
 step "flags out of range are refused, naming the flag" bad_flags
 step "a full disk: the node refuses, says why; the cluster goes on" full_disk
 step "5 nodes elect one leader" five_nodes
