@@ -454,6 +454,7 @@ bad_flags() {
 	--heartbeat --id 1 --peers $p --data $out/x --election 10 --heartbeat 10
 	--peers --id 1 --peers 1=198.18.9.1 --data $out/x
 	--peers --id 1 --peers 1=198.18.9.1:99999 --data $out/x
+	--peers --id 1 --peers 1=198.18.9.1:65535 --data $out/x
 	--peers --id 1 --peers 1=198.18.9.1:7000,1=198.18.9.2:7000 --data $out/x
 	--transport --id 1 --peers $p --data $out/x --transport carrier-pigeon
 	--faults --id 1 --peers $p --data $out/x --faults drop=101

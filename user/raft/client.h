@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "addr.h"
 #include "kv.h"
 #include "wire.h"
 
@@ -36,30 +37,7 @@
 #define RAFT_CLIENT_BACKOFF_MIN_MS	10
 #define RAFT_CLIENT_BACKOFF_MAX_MS	100
 
-/* An IPv4 (sockaddr_in) or IPv6 (sockaddr_in6) address and port. */
-struct raft_addr {
-	struct sockaddr_storage sa;
-	socklen_t len;
-};
 
-/*
- * "198.18.0.1:7001", "[fd00::1]:7001" or ":7001" (127.0.0.1): 0, or
- * -EINVAL with *why saying what is wrong ("port is out of range").
- */
-int raft_addr_parse(const char *text, struct raft_addr *a, const char **why);
-
-/* "198.18.0.1:7001" or "[fd00::1]:7001"; fits in WIRE_ADDR_MAX bytes. */
-void raft_addr_format(const struct raft_addr *a, char *buf, size_t size);
-
-bool raft_addr_equal(const struct raft_addr *a, const struct raft_addr *b);
-
-/*
- * A comma-separated list of addresses into addrs: their count, -EINVAL
- * with the wrong item copied to bad and *why, or -E2BIG beyond max (bad
- * then holds the first item too many).
- */
-int raft_addr_list_parse(const char *list, struct raft_addr *addrs, size_t max,
-			 char *bad, size_t badlen, const char **why);
 
 struct raft_client;
 

@@ -37,8 +37,8 @@
 
 struct node_addr {
 	uint32_t id;
-	struct net_addr ip;		/* raft port; clients at port + 1 */
-	struct net_addr raft;		/* on the transport */
+	struct raft_addr ip;		/* raft port; clients at port + 1 */
+	struct raft_addr raft;		/* on the transport */
 	char client[WIRE_ADDR_MAX];
 };
 
@@ -46,7 +46,7 @@ struct pending_write {
 	uint64_t index;
 	uint64_t term;
 	uint64_t req;
-	struct net_addr from;
+	struct raft_addr from;
 };
 
 struct pending_read {
@@ -54,7 +54,7 @@ struct pending_read {
 	uint64_t index;
 	bool confirmed;
 	uint64_t req;
-	struct net_addr from;
+	struct raft_addr from;
 	uint16_t keylen;
 	uint8_t key[KV_KEY_MAX];
 };
@@ -134,13 +134,6 @@ static bool may_complain(struct server *s, enum complaint what)
 	return true;
 }
 
-static unsigned int addr_port(const struct net_addr *a)
-{
-	if (a->sa.ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)&a->sa)->sin6_port);
-	return ntohs(((const struct sockaddr_in *)&a->sa)->sin_port);
-}
-
 static const struct node_addr *node_by_id(const struct server *s, uint32_t id)
 {
 	for (unsigned int i = 0; i < s->n_nodes; i++)
@@ -211,7 +204,7 @@ static void receive_peer(struct server *s, const uint8_t *buf, size_t len)
 
 /* Clients. */
 
-static void reply(struct server *s, const struct net_addr *to, uint8_t kind,
+static void reply(struct server *s, const struct raft_addr *to, uint8_t kind,
 		  uint64_t req, uint8_t code, const void *body, size_t len)
 {
 	struct wire_reply r = {
@@ -230,13 +223,13 @@ static void reply(struct server *s, const struct net_addr *to, uint8_t kind,
 		       (const struct sockaddr *)&to->sa, to->len);
 }
 
-static void reply_error(struct server *s, const struct net_addr *to,
+static void reply_error(struct server *s, const struct raft_addr *to,
 			uint8_t kind, uint64_t req, const char *why)
 {
 	reply(s, to, kind, req, WIRE_BAD_REQUEST, why, strlen(why));
 }
 
-static void reply_result(struct server *s, const struct net_addr *to,
+static void reply_result(struct server *s, const struct raft_addr *to,
 			 uint64_t req, const struct kv_result *res)
 {
 	uint8_t body[KV_RESULT_MAX];
@@ -268,7 +261,7 @@ static void *grow(void *p, size_t *cap, size_t need, size_t size)
 	return q;
 }
 
-static void client_write(struct server *s, const struct net_addr *from,
+static void client_write(struct server *s, const struct raft_addr *from,
 			 uint64_t req, const uint8_t *cmd, size_t len)
 {
 	struct pending_write *w;
@@ -298,7 +291,7 @@ static void client_write(struct server *s, const struct net_addr *from,
 	w->from = *from;
 }
 
-static void client_read(struct server *s, const struct net_addr *from,
+static void client_read(struct server *s, const struct raft_addr *from,
 			uint64_t req, const struct kv_cmd *cmd)
 {
 	struct pending_read *r;
@@ -324,7 +317,7 @@ static void client_read(struct server *s, const struct net_addr *from,
 	s->n_reads++;
 }
 
-static void client_status(struct server *s, const struct net_addr *from,
+static void client_status(struct server *s, const struct raft_addr *from,
 			  uint64_t req)
 {
 	struct wire_status st = {
@@ -346,7 +339,7 @@ static void client_status(struct server *s, const struct net_addr *from,
 		reply(s, from, WIRE_REQ_STATUS, req, WIRE_DONE, body, (size_t)n);
 }
 
-static void receive_client(struct server *s, const struct net_addr *from,
+static void receive_client(struct server *s, const struct raft_addr *from,
 			   const uint8_t *buf, size_t len)
 {
 	struct wire_request rq;
@@ -578,7 +571,7 @@ static void drain_clients(struct server *s)
 	uint8_t buf[WIRE_DGRAM_MAX + 1];
 
 	for (int i = 0; i < RECV_BATCH; i++) {
-		struct net_addr from = { .len = sizeof(from.sa) };
+		struct raft_addr from = { .len = sizeof(from.sa) };
 		ssize_t n = recvfrom(s->client_fd, buf, sizeof(buf), MSG_DONTWAIT,
 				     (struct sockaddr *)&from.sa, &from.len);
 
@@ -667,7 +660,8 @@ static int fail(const char *fmt, ...)
 static int parse_peers(struct server *s, const char *text)
 {
 	char *copy = strdup(text), *save = NULL;
-	char err[160];
+	struct raft_addr client;
+	const char *why;
 	int rc = 0;
 
 	if (!copy)
@@ -692,12 +686,19 @@ static int parse_peers(struct server *s, const char *text)
 			rc = fail("--peers: node %lu is listed twice", id);
 			break;
 		}
-		if (net_addr_parse(eq + 1, &n->ip, err, sizeof(err))) {
-			rc = fail("--peers: %s", err);
+		if (raft_addr_parse(eq + 1, &n->ip, &why)) {
+			rc = fail("--peers: \"%s\": %s", eq + 1, why);
+			break;
+		}
+		if (raft_addr_port(&n->ip) == 65535) {
+			rc = fail("--peers: \"%s\": port 65535 leaves no port for clients (PORT + 1)",
+				  eq + 1);
 			break;
 		}
 		n->id = (uint32_t)id;
-		net_addr_format(&n->ip, 1, n->client, sizeof(n->client));
+		client = n->ip;
+		raft_addr_set_port(&client, (uint16_t)(raft_addr_port(&n->ip) + 1));
+		raft_addr_format(&client, n->client, sizeof(n->client));
 		s->n_nodes++;
 	}
 	free(copy);
@@ -784,7 +785,7 @@ static int open_storage(struct server *s)
 
 static int open_transport(struct server *s, const char *transport)
 {
-	uint16_t port = (uint16_t)addr_port(&s->self->ip);
+	uint16_t port = raft_addr_port(&s->self->ip);
 	bool want_lamport = !strcmp(transport, "lamport");
 	char err[256];
 	int rc;
@@ -800,7 +801,7 @@ static int open_transport(struct server *s, const char *transport)
 	/* Over AF_LAMPORT, node ID's PORT; over UDP, ADDR:PORT. */
 	for (unsigned int i = 0; i < s->n_nodes; i++)
 		transport_peer_addr(&s->net, s->nodes[i].id,
-				    (uint16_t)addr_port(&s->nodes[i].ip),
+				    raft_addr_port(&s->nodes[i].ip),
 				    &s->nodes[i].ip, &s->nodes[i].raft);
 	return 0;
 }
@@ -811,14 +812,12 @@ static int open_transport(struct server *s, const char *transport)
  */
 static int open_client_socket(struct server *s)
 {
-	struct net_addr a = { .len = s->self->ip.len };
+	struct raft_addr a = { .len = s->self->ip.len };
 	uint16_t port;
 
 	a.sa.ss_family = s->self->ip.sa.ss_family;
-	port = (uint16_t)addr_port(&s->self->ip);
-	if (port == 65535)
-		return fail("the client port of %s would be 65536", s->self->client);
-	net_addr_set_port(&a, (uint16_t)(port + 1));
+	port = raft_addr_port(&s->self->ip);
+	raft_addr_set_port(&a, (uint16_t)(port + 1));
 	s->client_fd = socket(a.sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->client_fd < 0 || bind(s->client_fd, (struct sockaddr *)&a.sa, a.len))
 		return fail("clients on UDP port %u: %s", port + 1, strerror(errno));
@@ -989,12 +988,12 @@ static int setup(struct server *s, int argc, char **argv)
 		return 1;
 	if (s->net.lamport)
 		snprintf(err, sizeof(err), "AF_LAMPORT node %u port %u", o.id,
-			 addr_port(&s->self->ip));
+			 raft_addr_port(&s->self->ip));
 	else
-		net_addr_format(&s->self->ip, 0, err, sizeof(err));
+		raft_addr_format(&s->self->ip, err, sizeof(err));
 	say(s, "node %u of %u: peers over %s%s, clients on UDP port %u, data in %s, cluster %016" PRIx64,
 	    o.id, s->n_nodes, s->net.lamport ? "" : "UDP ", err,
-	    addr_port(&s->self->ip) + 1, s->data_dir, s->cluster);
+	    raft_addr_port(&s->self->ip) + 1, s->data_dir, s->cluster);
 	return 0;
 }
 

@@ -18,92 +18,10 @@
 
 struct delayed {
 	uint64_t due;
-	struct net_addr to;
+	struct raft_addr to;
 	size_t len;
 	uint8_t *buf;
 };
-
-int net_addr_parse(const char *text, struct net_addr *a, char *err, size_t errlen)
-{
-	struct addrinfo hints = {
-		.ai_socktype = SOCK_DGRAM,
-		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
-	};
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon = strrchr(text, ':');
-	struct addrinfo *res;
-	size_t hlen;
-	char *end;
-	long port;
-
-	if (!colon) {
-		snprintf(err, errlen, "\"%s\" is not ADDRESS:PORT", text);
-		return -EINVAL;
-	}
-	port = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || port < 1 || port > 65535) {
-		snprintf(err, errlen, "\"%s\": port must be 1..65535", text);
-		return -EINVAL;
-	}
-	hlen = (size_t)(colon - text);
-	if (hlen >= 2 && text[0] == '[' && text[hlen - 1] == ']') {
-		text++;
-		hlen -= 2;
-	}
-	if (hlen >= sizeof(host)) {
-		snprintf(err, errlen, "\"%s\": address too long", text);
-		return -EINVAL;
-	}
-	memcpy(host, text, hlen);
-	host[hlen] = '\0';
-	if (!hlen)
-		strcpy(host, "127.0.0.1");
-	if (getaddrinfo(host, colon + 1, &hints, &res)) {
-		snprintf(err, errlen, "\"%s\" is not an IPv4 or IPv6 address", host);
-		return -EINVAL;
-	}
-	memcpy(&a->sa, res->ai_addr, res->ai_addrlen);
-	a->len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
-}
-
-static uint16_t addr_port(const struct net_addr *a)
-{
-	if (a->sa.ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)&a->sa)->sin6_port);
-	return ntohs(((const struct sockaddr_in *)&a->sa)->sin_port);
-}
-
-void net_addr_set_port(struct net_addr *a, uint16_t port)
-{
-	if (a->sa.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)&a->sa)->sin6_port = htons(port);
-	else
-		((struct sockaddr_in *)&a->sa)->sin_port = htons(port);
-}
-
-void net_addr_format(const struct net_addr *a, int port_offset, char *buf,
-		     size_t size)
-{
-	char host[INET6_ADDRSTRLEN];
-	int port = addr_port(a) + port_offset;
-
-	if (a->sa.ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&a->sa)->sin6_addr,
-			  host, sizeof(host));
-		snprintf(buf, size, "[%s]:%d", host, port);
-		return;
-	}
-	inet_ntop(AF_INET, &((const struct sockaddr_in *)&a->sa)->sin_addr,
-		  host, sizeof(host));
-	snprintf(buf, size, "%s:%d", host, port);
-}
-
-bool net_addr_equal(const struct net_addr *a, const struct net_addr *b)
-{
-	return a->len == b->len && !memcmp(&a->sa, &b->sa, a->len);
-}
 
 static int parse_pct(const char *v, unsigned int *out)
 {
@@ -179,7 +97,7 @@ static void transport_init(struct transport *t)
 		t->rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid();
 }
 
-int transport_open_udp(struct transport *t, const struct net_addr *bind_to,
+int transport_open_udp(struct transport *t, const struct raft_addr *bind_to,
 		       char *err, size_t errlen)
 {
 	char name[80];
@@ -189,7 +107,7 @@ int transport_open_udp(struct transport *t, const struct net_addr *bind_to,
 	if (t->fd < 0 || bind(t->fd, (const struct sockaddr *)&bind_to->sa, bind_to->len)) {
 		int e = errno;
 
-		net_addr_format(bind_to, 0, name, sizeof(name));
+		raft_addr_format(bind_to, name, sizeof(name));
 		snprintf(err, errlen, "UDP %s: %s", name, strerror(e));
 		transport_close(t);
 		return -e;
@@ -240,8 +158,8 @@ void transport_close(struct transport *t)
 }
 
 void transport_peer_addr(const struct transport *t, uint32_t node,
-			 uint16_t port, const struct net_addr *ip,
-			 struct net_addr *out)
+			 uint16_t port, const struct raft_addr *ip,
+			 struct raft_addr *out)
 {
 	struct sockaddr_lamport a = {
 		.slam_family = (sa_family_t)t->family,
@@ -266,7 +184,7 @@ static unsigned int rnd_below(struct transport *t, unsigned int n)
 	return n ? (unsigned int)((t->rng * 0x2545F4914F6CDD1DULL >> 33) % n) : 0;
 }
 
-static int send_now(struct transport *t, const struct net_addr *to,
+static int send_now(struct transport *t, const struct raft_addr *to,
 		    const void *buf, size_t len)
 {
 	if (sendto(t->fd, buf, len, 0, (const struct sockaddr *)&to->sa, to->len) < 0) {
@@ -277,7 +195,7 @@ static int send_now(struct transport *t, const struct net_addr *to,
 	return 0;
 }
 
-static int queue(struct transport *t, const struct net_addr *to,
+static int queue(struct transport *t, const struct raft_addr *to,
 		 const void *buf, size_t len, uint64_t due)
 {
 	struct delayed *d;
@@ -303,7 +221,7 @@ static int queue(struct transport *t, const struct net_addr *to,
 	return 0;
 }
 
-int transport_send(struct transport *t, const struct net_addr *to,
+int transport_send(struct transport *t, const struct raft_addr *to,
 		   const void *buf, size_t len, uint64_t now_ms)
 {
 	const struct faults *f = &t->faults;

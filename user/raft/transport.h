@@ -13,10 +13,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-struct net_addr {
-	struct sockaddr_storage sa;
-	socklen_t len;
-};
+#include "addr.h"
 
 struct faults {
 	unsigned int drop_pct;
@@ -42,21 +39,10 @@ struct transport {
 	uint64_t fault_dups;
 };
 
-/*
- * "198.18.0.1:7000", "[fd00::1]:7000", ":7000" (127.0.0.1): 0, or -EINVAL
- * with err saying what is wrong.
- */
-int net_addr_parse(const char *text, struct net_addr *a, char *err, size_t errlen);
-/* "198.18.0.1:7000"; a port added to the address's own. */
-void net_addr_format(const struct net_addr *a, int port_offset, char *buf,
-		     size_t size);
-bool net_addr_equal(const struct net_addr *a, const struct net_addr *b);
-void net_addr_set_port(struct net_addr *a, uint16_t port);
-
 /* "drop=10,dup=5,delay=2-20" (percent, percent, milliseconds). */
 int faults_parse(const char *text, struct faults *f, char *err, size_t errlen);
 
-int transport_open_udp(struct transport *t, const struct net_addr *bind_to,
+int transport_open_udp(struct transport *t, const struct raft_addr *bind_to,
 		       char *err, size_t errlen);
 /* Binds (node, port) on AF_LAMPORT: node must be this netns' node id. */
 int transport_open_lamport(struct transport *t, uint32_t node, uint16_t port,
@@ -65,11 +51,11 @@ void transport_close(struct transport *t);
 
 /* The address of a peer on the transport: its node id or IP address. */
 void transport_peer_addr(const struct transport *t, uint32_t node,
-			 uint16_t port, const struct net_addr *ip,
-			 struct net_addr *out);
+			 uint16_t port, const struct raft_addr *ip,
+			 struct raft_addr *out);
 
 /* Sends now, later or never, as the faults say; -errno of sendto. */
-int transport_send(struct transport *t, const struct net_addr *to,
+int transport_send(struct transport *t, const struct raft_addr *to,
 		   const void *buf, size_t len, uint64_t now_ms);
 /* Sends what is due; returns ms until the next, or -1 if none. */
 int transport_flush(struct transport *t, uint64_t now_ms);

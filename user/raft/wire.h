@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
 #include "core.h"
 
 #define WIRE_DGRAM_MAX		1400
@@ -37,7 +38,7 @@
 
 #define WIRE_CLIENT_HDR		12
 #define WIRE_REPLY_HDR		18
-#define WIRE_ADDR_MAX		64
+#define WIRE_ADDR_MAX		RAFT_ADDR_MAX
 
 enum wire_kind {
 	WIRE_REQ_KV = 1,
