@@ -330,15 +330,17 @@ divergent_log_repaired() {
 	[ $ok = 1 ] && converged &&
 	expect_eq "the old leader's last term" "$(status "$leader" | field last_term)" \
 		"$(status "$old" | field last_term)" &&
-	get_is fresh5 y
+	get_is fresh5 y &&
+	# The writer's key is one the linearizability runs start from absent.
+	kv del k0 >/dev/null
 }
 
 all_crash_and_restart() {
-	for k in $(seq 1 10); do put_ok dur$k v$k || return 1; done
+	for k in $(seq 1 5); do put_ok dur$k v$k || return 1; done
 	for i in 1 2 3; do stop_node "$i" KILL; done
 	start_all
 	leader=$(wait_leader) &&
-	for k in $(seq 1 10); do get_is dur$k v$k || return 1; done
+	for k in $(seq 1 5); do get_is dur$k v$k || return 1; done
 	converged
 }
 
@@ -482,12 +484,12 @@ bad_flags() {
 
 # A full disk: the node says so, refuses, never acknowledges; the others
 # go on.
-# The victim's data moves to a tmpfs with 128 KiB to spare (never wiped:
+# The victim's data moves to a tmpfs with 16 KiB to spare (never wiped:
 # a node that forgot what it acknowledged is not a node Raft tolerates).
 full_disk() {
 	victim=$(( leader % 3 + 1 ))
 	stop_node "$victim" TERM
-	kib=$(( $(du -sk "$out/d$victim" | cut -f1) + 64 ))
+	kib=$(( $(du -sk "$out/d$victim" | cut -f1) + 16 ))
 	mkdir -p "$out/small" &&
 	mount -t tmpfs -o "size=${kib}k" none "$out/small" &&
 	cp -a "$out/d$victim" "$out/small/" || return 1
