@@ -395,10 +395,15 @@ static int write_dat(const char *dir, const struct cond_result *cr, int d)
 	f = fopen(path, "w");
 	if (!f)
 		return -errno;
-	fprintf(f, "# %s, %s: detection time (ms) of each cycle\n",
+	fprintf(f, "# %s, %s: detection time (ms) of each cycle, then how far\n"
+		"# past its own deadline (last heartbeat + detection time) it decided\n",
 		cr->cond.name, det_name[d]);
-	for (i = 0; i < cr->det[d].td.n; i++)
-		fprintf(f, "%.3f\n", ms(cr->det[d].td.v[i]));
+	for (i = 0; i < cr->det[d].td.n; i++) {
+		fprintf(f, "%.3f", ms(cr->det[d].td.v[i]));
+		if (i < cr->det[d].ninfo)
+			fprintf(f, " %.3f", (double)cr->det[d].info[i].overshoot_ns / 1e6);
+		fputc('\n', f);
+	}
 	return fclose(f) ? -errno : 0;
 }
 
