@@ -37,7 +37,7 @@ KMOD_SOURCES := $(wildcard $(SRC)/kmod/*.[ch] $(SRC)/kmod/core/*.[ch]) \
 
 .PHONY: all deps modules user selftests ksrc lint sparse checkpatch \
 	test-user vm-test vm-shell vm-run demo check clean help debug-kernel \
-	bench-fd bench-msg bench-trace bench-raft
+	bench-fd bench-msg bench-trace bench-raft bench-failover
 
 all: modules user selftests
 
@@ -59,6 +59,9 @@ help:
 	@echo "                      [KERNELS=6.1 6.12] [BENCH_ARGS=...]; tables in build/bench/trace/"
 	@echo "make bench-raft       Raft write throughput and latency, 3 nodes in netns: on this"
 	@echo "                      host and in test VMs [KERNELS=...]; build/bench/raft/"
+	@echo "make bench-failover   Raft failover after a leader crash, with and without the"
+	@echo "                      detector's hints, in test VMs [KERNELS=6.1 6.12]"
+	@echo "                      [BENCH_ARGS=...]; results and plot in build/bench/failover/<kernel>/"
 	@echo "make lint             sparse (C=2) and checkpatch on the kernel code"
 	@echo "make test-user        host tests of the userspace code and harness"
 	@echo "KDIR=<tree>           build the module against another kernel tree"
@@ -198,6 +201,24 @@ bench-raft:
 			'lamport bench raft dir /lamport/out $(BENCH_ARGS)'; \
 		mkdir -p $(BUILD)/bench/raft/$$rel; \
 		cp $(BUILD)/vm/$$rel/export/* $(BUILD)/bench/raft/$$rel/; \
+	done
+
+# `lamport bench failover` in a test VM per kernel (it needs lamport.ko, so
+# not on this host): build/bench/failover/<kernel>/, the plot drawn here
+# when the guest had no gnuplot.
+bench-failover:
+	@$(MAKE) --no-print-directory all KERNELS="$(bench_kernels)"
+	@set -e; rels=$$($(S)/kernels $(bench_kernels)); \
+	for rel in $$rels; do \
+		LAMPORT_VM_BENCH=1 LAMPORT_VM_TIMEOUT=$(BENCH_TIMEOUT) $(S)/vm run "$$rel" \
+			'lamport bench failover dir /lamport/out $(BENCH_ARGS)'; \
+		dst=$(BUILD)/bench/failover/$$rel; \
+		rm -rf "$$dst" && mkdir -p "$$dst"; \
+		cp $(BUILD)/vm/$$rel/export/* "$$dst"/; \
+		if [ ! -e "$$dst/failover.svg" ] && [ -e "$$dst/failover.gp" ] && \
+		   command -v gnuplot >/dev/null; then \
+			(cd "$$dst" && gnuplot failover.gp); \
+		fi; \
 	done
 
 demo:

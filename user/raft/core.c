@@ -3,7 +3,9 @@
  * The Raft core (see core.h).  Follows the Raft paper and Ongaro's thesis:
  * pre-vote (9.6), check-quorum and leader stickiness (4.2.3, 9.6),
  * ReadIndex (6.4), commitment only through an entry of the leader's own
- * term (3.6.2, "Figure 8"), a no-op at the start of each term.
+ * term (3.6.2, "Figure 8"), a no-op at the start of each term, membership
+ * changes one server at a time with new servers as non-voters first (4.1,
+ * 4.2.1), leadership transfer (3.10), snapshots sent in chunks (5.1, 5.3).
  *
  * Every APPEND is built in raft_take(), so its entries point into the log
  * that cannot change before the caller's next call: no copies.
@@ -18,6 +20,7 @@
 
 struct raft_peer {
 	uint32_t id;
+	bool voter;
 	uint64_t match;
 	uint64_t next;
 	bool active;
@@ -28,6 +31,12 @@ struct raft_peer {
 	unsigned int inflight;
 	uint64_t inflight_last[RAFT_INFLIGHT_MAX];	/* ring */
 	unsigned int inflight_head;
+	/* sending the snapshot snap_index: go-back-N over its bytes */
+	bool snapshot;
+	bool snap_progress;		/* acknowledged since the last heartbeat */
+	uint64_t snap_index;
+	uint64_t snap_acked;
+	uint64_t snap_sent;
 };
 
 struct raft_pending_read {
@@ -50,6 +59,7 @@ struct raft {
 	size_t log_len;
 	size_t log_cap;
 	uint64_t log_start;
+	uint64_t start_term;		/* of entry log_start - 1 */
 	uint64_t commit;
 	uint64_t stable;		/* handed to storage */
 	uint64_t persisted;		/* durable here, as storage said */
@@ -58,9 +68,39 @@ struct raft {
 	unsigned int elapsed;
 	unsigned int timeout;
 	unsigned int heartbeat_elapsed;
-	uint32_t votes;			/* bit per cfg.nodes[] slot */
-	uint32_t refusals;
+	uint32_t granted[RAFT_MAX_NODES];	/* votes of this election */
+	unsigned int n_granted;
+	uint32_t refused[RAFT_MAX_NODES];
+	unsigned int n_refused;
 	uint64_t rng;
+
+	/* membership: conf is the newest in the log (entry conf_index, 0
+	 * when it is base_conf, the one in force before log_start)
+	 */
+	struct raft_conf conf;
+	bool has_conf;
+	uint64_t conf_index;
+	struct raft_conf base_conf;
+	bool has_base_conf;
+	bool conf_changed;
+
+	uint64_t snap_index;
+	uint64_t snap_term;
+	uint64_t snap_bytes;
+
+	/* the snapshot being received, and the chunk being stored */
+	uint64_t recv_index;
+	uint64_t recv_term;
+	uint64_t recv_offset;
+	uint64_t recv_total;
+	bool chunk_pending;
+	uint32_t chunk_from;
+	uint64_t chunk_end;
+	bool snap_complete;
+
+	uint32_t transfer_to;
+	unsigned int transfer_elapsed;
+	bool transfer_sent;
 
 	struct raft_peer peers[RAFT_MAX_NODES];
 	unsigned int n_peers;
@@ -92,6 +132,9 @@ void raft_config_default(struct raft_config *cfg)
 	cfg->max_append_bytes = 1300;
 	cfg->max_inflight = 64;
 	cfg->max_uncommitted = 8192;
+	cfg->snapshot_chunk = 1024;
+	cfg->snapshot_window = 16;
+	cfg->hint_spacing = 2;
 }
 
 static int grow(void **array, size_t *cap, size_t need, size_t size)
@@ -130,15 +173,12 @@ static void reset_election_timer(struct raft *r)
 
 static unsigned int quorum(const struct raft *r)
 {
-	return r->cfg.n_nodes / 2 + 1;
+	return raft_conf_voters(&r->conf) / 2 + 1;
 }
 
-static int node_slot(const struct raft *r, uint32_t id)
+static bool self_voter(const struct raft *r)
 {
-	for (unsigned int i = 0; i < r->cfg.n_nodes; i++)
-		if (r->cfg.nodes[i] == id)
-			return (int)i;
-	return -1;
+	return r->has_conf && raft_conf_is_voter(&r->conf, r->cfg.id);
 }
 
 static struct raft_peer *peer_of(struct raft *r, uint32_t id)
@@ -151,15 +191,24 @@ static struct raft_peer *peer_of(struct raft *r, uint32_t id)
 
 static bool config_valid(const struct raft_config *cfg)
 {
-	bool self = false;
+	struct raft_conf c;
 
-	if (!cfg->id || !cfg->n_nodes || cfg->n_nodes > RAFT_MAX_NODES)
+	if (!cfg->id)
 		return false;
 	if (!cfg->election_ticks || !cfg->heartbeat_ticks ||
 	    cfg->heartbeat_ticks >= cfg->election_ticks)
 		return false;
 	if (!cfg->max_inflight || cfg->max_inflight > RAFT_INFLIGHT_MAX ||
-	    !cfg->max_append_bytes || !cfg->max_uncommitted)
+	    !cfg->max_append_bytes || !cfg->max_uncommitted ||
+	    !cfg->snapshot_chunk || !cfg->snapshot_window)
+		return false;
+	if (cfg->join)
+		return !cfg->bootstrap && !cfg->n_nodes;
+	if (cfg->bootstrap) {
+		c = *cfg->bootstrap;
+		return !raft_conf_check(&c) && raft_conf_get(&c, cfg->id);
+	}
+	if (!cfg->n_nodes || cfg->n_nodes > RAFT_MAX_NODES)
 		return false;
 	for (unsigned int i = 0; i < cfg->n_nodes; i++) {
 		if (!cfg->nodes[i])
@@ -167,9 +216,63 @@ static bool config_valid(const struct raft_config *cfg)
 		for (unsigned int j = 0; j < i; j++)
 			if (cfg->nodes[j] == cfg->nodes[i])
 				return false;
-		self |= cfg->nodes[i] == cfg->id;
 	}
-	return self;
+	for (unsigned int i = 0; i < cfg->n_nodes; i++)
+		if (cfg->nodes[i] == cfg->id)
+			return true;
+	return false;
+}
+
+static uint64_t last_index(const struct raft *r)
+{
+	return r->log_start + r->log_len - 1;
+}
+
+/*
+ * The membership in force changed (an entry appended or dropped, a
+ * snapshot): the peers follow it, each keeping its progress.
+ */
+static void set_conf(struct raft *r, const struct raft_conf *c, uint64_t index)
+{
+	struct raft_peer old[RAFT_MAX_NODES];
+	unsigned int n_old = r->n_peers;
+
+	if (r->has_conf && r->conf_index == index && raft_conf_equal(&r->conf, c))
+		return;
+	memcpy(old, r->peers, sizeof(old));
+	r->conf = *c;
+	r->has_conf = true;
+	r->conf_index = index;
+	r->conf_changed = true;
+	r->n_peers = 0;
+	for (unsigned int i = 0; i < c->n; i++) {
+		struct raft_peer *p = &r->peers[r->n_peers];
+		unsigned int j;
+
+		if (c->m[i].id == r->cfg.id)
+			continue;
+		for (j = 0; j < n_old && old[j].id != c->m[i].id; j++)
+			;
+		if (j < n_old) {
+			*p = old[j];
+		} else {
+			memset(p, 0, sizeof(*p));
+			p->id = c->m[i].id;
+			p->next = last_index(r) + 1;
+			p->probing = true;
+			p->active = true;
+		}
+		p->voter = c->m[i].voter;
+		r->n_peers++;
+	}
+}
+
+static void clear_conf(struct raft *r)
+{
+	r->has_conf = false;
+	r->conf_index = 0;
+	r->n_peers = 0;
+	r->conf_changed = true;
 }
 
 struct raft *raft_new(const struct raft_config *cfg)
@@ -184,15 +287,26 @@ struct raft *raft_new(const struct raft_config *cfg)
 	if (!r)
 		return NULL;
 	r->cfg = *cfg;
+	r->cfg.bootstrap = NULL;
 	r->log_start = 1;
 	r->rng = cfg->seed ^ ((uint64_t)cfg->id << 32) ^ 0x9E3779B97F4A7C15ULL;
 	if (!r->rng)
 		r->rng = 1;
-	for (unsigned int i = 0; i < cfg->n_nodes; i++) {
-		if (cfg->nodes[i] == cfg->id)
-			continue;
-		r->peers[r->n_peers++].id = cfg->nodes[i];
+	if (cfg->bootstrap) {
+		r->base_conf = *cfg->bootstrap;
+		raft_conf_check(&r->base_conf);
+		r->has_base_conf = true;
+	} else if (!cfg->join) {
+		r->base_conf.n = cfg->n_nodes;
+		for (unsigned int i = 0; i < cfg->n_nodes; i++) {
+			r->base_conf.m[i].id = cfg->nodes[i];
+			r->base_conf.m[i].voter = true;
+		}
+		raft_conf_check(&r->base_conf);
+		r->has_base_conf = true;
 	}
+	if (r->has_base_conf)
+		set_conf(r, &r->base_conf, 0);
 	r->role = RAFT_FOLLOWER;
 	reset_election_timer(r);
 	return r;
@@ -222,7 +336,7 @@ void raft_free(struct raft *r)
 
 uint64_t raft_last_index(const struct raft *r)
 {
-	return r->log_start + r->log_len - 1;
+	return last_index(r);
 }
 
 const struct raft_entry *raft_entry_at(const struct raft *r, uint64_t index)
@@ -236,12 +350,43 @@ static uint64_t term_at(const struct raft *r, uint64_t index)
 {
 	const struct raft_entry *e = raft_entry_at(r, index);
 
-	return e ? e->term : 0;
+	if (e)
+		return e->term;
+	if (index && index == r->snap_index)
+		return r->snap_term;
+	return index && index + 1 == r->log_start ? r->start_term : 0;
 }
 
 static uint64_t last_term(const struct raft *r)
 {
 	return term_at(r, raft_last_index(r));
+}
+
+/* A CONFIG entry is in force as soon as it is in the log. */
+static void entry_added(struct raft *r, const struct raft_entry *e)
+{
+	struct raft_conf c;
+
+	if (e->type == RAFT_ENTRY_CONFIG && !raft_conf_decode(&c, e->data, e->len))
+		set_conf(r, &c, e->index);
+}
+
+static void reload_conf(struct raft *r)
+{
+	for (uint64_t i = last_index(r); i >= r->log_start && i; i--) {
+		const struct raft_entry *e = raft_entry_at(r, i);
+		struct raft_conf c;
+
+		if (e->type == RAFT_ENTRY_CONFIG &&
+		    !raft_conf_decode(&c, e->data, e->len)) {
+			set_conf(r, &c, i);
+			return;
+		}
+	}
+	if (r->has_base_conf)
+		set_conf(r, &r->base_conf, 0);
+	else
+		clear_conf(r);
 }
 
 static int log_push(struct raft *r, uint64_t term, uint8_t type,
@@ -264,6 +409,7 @@ static int log_push(struct raft *r, uint64_t term, uint8_t type,
 	e->type = type;
 	e->len = len;
 	e->data = copy;
+	entry_added(r, e);
 	return 0;
 }
 
@@ -278,6 +424,8 @@ static void log_truncate(struct raft *r, uint64_t index)
 	}
 	if (r->persisted >= index)
 		r->persisted = index - 1;
+	if (r->conf_index >= index)
+		reload_conf(r);
 }
 
 void raft_restore_meta(struct raft *r, uint64_t term, uint32_t vote)
@@ -299,7 +447,37 @@ int raft_restore_entry(struct raft *r, struct raft_entry *e)
 	}
 	r->log[r->log_len++] = *e;
 	r->stable = r->persisted = e->index;
+	entry_added(r, e);
 	return 0;
+}
+
+int raft_restore_snapshot(struct raft *r, uint64_t index, uint64_t term,
+			  const struct raft_conf *conf, uint64_t bytes)
+{
+	struct raft_conf c = *conf;
+
+	if (r->log_len || r->snap_index || !index || !term || term > r->term ||
+	    !bytes || raft_conf_check(&c))
+		return -EINVAL;
+	r->log_start = index + 1;
+	r->start_term = term;
+	r->snap_index = index;
+	r->snap_term = term;
+	r->snap_bytes = bytes;
+	r->base_conf = c;
+	r->has_base_conf = true;
+	set_conf(r, &c, 0);
+	r->commit = r->stable = r->persisted = index;
+	return 0;
+}
+
+void raft_snapshot_resume(struct raft *r, uint64_t index, uint64_t term,
+			  uint64_t offset)
+{
+	r->recv_index = index;
+	r->recv_term = term;
+	r->recv_offset = offset;
+	r->recv_total = 0;	/* the first chunk says */
 }
 
 /* Output. */
@@ -388,6 +566,7 @@ static void become_follower(struct raft *r, uint64_t term, uint32_t leader)
 	set_term(r, term);
 	r->role = RAFT_FOLLOWER;
 	r->leader = leader;
+	r->transfer_to = 0;
 	reset_election_timer(r);
 }
 
@@ -410,97 +589,146 @@ static void become_leader(struct raft *r)
 		p->acked = false;
 		p->read_ack = 0;
 		p->inflight = 0;
+		p->snapshot = false;
 	}
+	r->transfer_to = 0;
 	if (log_push(r, r->term, RAFT_ENTRY_NOOP, NULL, 0))
 		r->oom = true;
 	r->heartbeat_due = true;
 }
 
+static bool has_id(const uint32_t *ids, unsigned int n, uint32_t id)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+/* Counts only the voters of the membership in force now. */
+static unsigned int count_voters(const struct raft *r, const uint32_t *ids,
+				 unsigned int n)
+{
+	unsigned int votes = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		votes += raft_conf_is_voter(&r->conf, ids[i]);
+	return votes;
+}
+
 static bool tally(struct raft *r, uint32_t from, bool granted)
 {
-	int slot = node_slot(r, from);
+	uint32_t *ids = granted ? r->granted : r->refused;
+	unsigned int *n = granted ? &r->n_granted : &r->n_refused;
 
-	if (slot < 0)
+	if (!raft_conf_is_voter(&r->conf, from))
 		return false;
-	if (granted)
-		r->votes |= 1u << slot;
-	else
-		r->refusals |= 1u << slot;
-	return (unsigned int)__builtin_popcount(r->votes) >= quorum(r);
+	if (!has_id(ids, *n, from) && *n < RAFT_MAX_NODES)
+		ids[(*n)++] = from;
+	return count_voters(r, r->granted, r->n_granted) >= quorum(r);
 }
 
 static bool refused(const struct raft *r)
 {
-	return (unsigned int)__builtin_popcount(r->refusals) >= quorum(r);
+	return count_voters(r, r->refused, r->n_refused) >= quorum(r);
 }
 
-static void request_votes(struct raft *r, uint8_t type, uint64_t term)
+static void reset_tally(struct raft *r)
+{
+	r->n_granted = r->n_refused = 0;
+}
+
+static void request_votes(struct raft *r, uint8_t type, uint64_t term,
+			  uint8_t flags)
 {
 	for (unsigned int i = 0; i < r->n_peers; i++) {
-		struct raft_msg *m = new_msg(r, type, r->peers[i].id);
+		struct raft_msg *m;
 
+		if (!r->peers[i].voter)
+			continue;
+		m = new_msg(r, type, r->peers[i].id);
 		if (!m)
 			return;
+		m->flags = flags;
 		m->term = term;
 		m->index = raft_last_index(r);
 		m->log_term = last_term(r);
 	}
 }
 
-static void campaign(struct raft *r)
+static void campaign(struct raft *r, uint8_t flags)
 {
 	r->role = RAFT_CANDIDATE;
 	set_term(r, r->term + 1);
 	r->vote = r->cfg.id;
 	r->meta_dirty = true;
 	r->leader = 0;
-	r->votes = r->refusals = 0;
+	reset_tally(r);
 	reset_election_timer(r);
 	if (tally(r, r->cfg.id, true)) {
 		become_leader(r);
 		return;
 	}
-	request_votes(r, RAFT_MSG_VOTE, r->term);
+	request_votes(r, RAFT_MSG_VOTE, r->term, flags);
 }
 
 static void start_election(struct raft *r)
 {
 	if (r->cfg.no_prevote) {
-		campaign(r);
+		campaign(r, 0);
 		return;
 	}
 	fail_pending_reads(r);
 	r->role = RAFT_PRECANDIDATE;
 	r->leader = 0;
-	r->votes = r->refusals = 0;
+	reset_tally(r);
 	reset_election_timer(r);
 	if (tally(r, r->cfg.id, true)) {
-		campaign(r);
+		campaign(r, 0);
 		return;
 	}
-	request_votes(r, RAFT_MSG_PREVOTE, r->term + 1);
+	request_votes(r, RAFT_MSG_PREVOTE, r->term + 1, 0);
 }
 
+/*
+ * A leader that removed itself can lose its place before the change
+ * commits (check-quorum, a crash); the remaining voters may lack the
+ * change and the rest of its log, so it may campaign again, counting the
+ * new membership's votes, to commit it.
+ */
 static bool can_campaign(const struct raft *r)
 {
-	return !r->storage_failed && node_slot(r, r->cfg.id) >= 0;
+	struct raft_conf prev;
+
+	if (r->storage_failed)
+		return false;
+	if (self_voter(r))
+		return true;
+	return r->has_conf && r->conf_index > r->commit &&
+	       !raft_conf_at(r, r->conf_index - 1, &prev) &&
+	       raft_conf_is_voter(&prev, r->cfg.id);
 }
 
 /* Ticks. */
 
 static bool quorum_active(struct raft *r)
 {
-	unsigned int active = 1;
+	unsigned int active = self_voter(r);
 
 	for (unsigned int i = 0; i < r->n_peers; i++) {
-		active += r->peers[i].active;
+		active += r->peers[i].voter && r->peers[i].active;
 		r->peers[i].active = false;
 	}
 	return active >= quorum(r);
 }
 
+static void maybe_promote(struct raft *r);
+
 static void tick_leader(struct raft *r)
 {
+	if (r->transfer_to && ++r->transfer_elapsed >= r->cfg.election_ticks)
+		r->transfer_to = 0;	/* the target did not make it */
+	maybe_promote(r);
 	if (++r->heartbeat_elapsed >= r->cfg.heartbeat_ticks) {
 		r->heartbeat_elapsed = 0;
 		r->heartbeat_due = true;
@@ -569,7 +797,7 @@ static void handle_prevote_reply(struct raft *r, const struct raft_msg *m)
 	if (r->role != RAFT_PRECANDIDATE || (m->ok && m->term != r->term + 1))
 		return;
 	if (tally(r, m->from, m->ok))
-		campaign(r);
+		campaign(r, 0);
 	else if (refused(r))
 		become_follower(r, r->term, 0);
 }
@@ -582,6 +810,354 @@ static void handle_vote_reply(struct raft *r, const struct raft_msg *m)
 		become_leader(r);
 	else if (refused(r))
 		become_follower(r, r->term, 0);
+}
+
+/* Snapshots. */
+
+static void snapshot_reply(struct raft *r, uint32_t to, bool ok)
+{
+	struct raft_msg *m = new_msg(r, RAFT_MSG_SNAPSHOT_REPLY, to);
+
+	if (!m)
+		return;
+	m->index = r->recv_index;
+	m->log_term = r->recv_term;
+	m->offset = r->recv_offset;
+	m->ok = ok;
+}
+
+/* Our log matches the leader's up to match (it needs no snapshot). */
+static void ack_match(struct raft *r, uint32_t to, uint64_t index,
+		      uint64_t match)
+{
+	struct raft_msg *m = new_msg(r, RAFT_MSG_APPEND_REPLY, to);
+
+	if (!m)
+		return;
+	m->ok = true;
+	m->index = index;
+	m->hint_index = match;
+}
+
+static int handle_snapshot(struct raft *r, const struct raft_msg *m)
+{
+	if (r->storage_failed || r->chunk_pending || !m->index || !m->log_term ||
+	    !m->data_len || m->offset >= m->total ||
+	    m->data_len > m->total - m->offset)
+		return 0;
+	/* Committed entries match every leader's log; an entry of the
+	 * snapshot's index and term, all those before it (log matching).
+	 */
+	if (m->index <= r->commit) {
+		ack_match(r, m->from, m->index, r->commit);
+		return 0;
+	}
+	if (term_at(r, m->index) == m->log_term) {
+		ack_match(r, m->from, m->index, m->index);
+		return 0;
+	}
+	/* Two nodes' snapshots at one index may differ: the size tells. */
+	if (m->index != r->recv_index || m->log_term != r->recv_term ||
+	    (r->recv_total && r->recv_total != m->total) ||
+	    r->recv_offset > m->total) {
+		if (m->offset) {
+			/* Another snapshot: the leader starts it again. */
+			r->recv_index = m->index;
+			r->recv_term = m->log_term;
+			r->recv_offset = 0;
+			r->recv_total = 0;
+			snapshot_reply(r, m->from, false);
+			return 0;
+		}
+		r->recv_index = m->index;
+		r->recv_term = m->log_term;
+		r->recv_offset = 0;
+	}
+	if (m->offset != r->recv_offset) {
+		snapshot_reply(r, m->from, false);
+		return 0;
+	}
+	r->recv_total = m->total;
+	r->chunk_pending = true;
+	r->chunk_from = m->from;
+	r->chunk_end = m->offset + m->data_len;
+	return RAFT_STEP_CHUNK;
+}
+
+void raft_snapshot_stored(struct raft *r, int err, uint64_t offset)
+{
+	begin(r);
+	if (!r->chunk_pending)
+		return;
+	r->chunk_pending = false;
+	r->recv_offset = err ? offset : r->chunk_end;
+	snapshot_reply(r, r->chunk_from, !err);
+	if (!err && r->recv_offset == r->recv_total)
+		r->snap_complete = true;
+}
+
+void raft_snapshot_installed(struct raft *r, int err, uint64_t index,
+			     uint64_t term, const struct raft_conf *conf)
+{
+	struct raft_conf c;
+
+	begin(r);
+	if (conf)
+		c = *conf;
+	if (err || !conf || raft_conf_check(&c) || index != r->recv_index ||
+	    term != r->recv_term || index <= r->commit) {
+		r->recv_index = r->recv_term = r->recv_offset = 0;
+		return;
+	}
+	free_entries(r, 0);
+	r->log_start = index + 1;
+	r->start_term = term;
+	r->snap_index = index;
+	r->snap_term = term;
+	r->snap_bytes = r->recv_total;
+	r->base_conf = c;
+	r->has_base_conf = true;
+	reload_conf(r);
+	r->commit = r->stable = r->persisted = index;
+	r->truncate_from = 0;
+	r->recv_index = r->recv_term = r->recv_offset = r->recv_total = 0;
+	if (r->leader)
+		ack_match(r, r->leader, index, index);
+}
+
+static void send_snapshot(struct raft *r, struct raft_peer *p)
+{
+	uint64_t chunk = r->cfg.snapshot_chunk;
+	uint64_t limit;
+
+	if (!p->snapshot || p->snap_index != r->snap_index) {
+		p->snapshot = true;
+		p->snap_index = r->snap_index;
+		p->snap_acked = p->snap_sent = 0;
+		p->snap_progress = true;
+	}
+	limit = p->snap_acked + r->cfg.snapshot_window * chunk;
+	while (p->snap_sent < r->snap_bytes && p->snap_sent < limit) {
+		struct raft_msg *m = new_msg(r, RAFT_MSG_SNAPSHOT, p->id);
+		uint64_t left = r->snap_bytes - p->snap_sent;
+
+		if (!m)
+			return;
+		m->index = r->snap_index;
+		m->log_term = r->snap_term;
+		m->offset = p->snap_sent;
+		m->total = r->snap_bytes;
+		m->data_len = (uint32_t)(left < chunk ? left : chunk);
+		p->snap_sent += m->data_len;
+	}
+}
+
+static void handle_snapshot_reply(struct raft *r, struct raft_peer *p,
+				  const struct raft_msg *m)
+{
+	p->active = true;
+	if (!p->snapshot || m->index != p->snap_index ||
+	    m->log_term != r->snap_term || m->offset > r->snap_bytes)
+		return;
+	if (m->ok && m->offset > p->snap_acked)
+		p->snap_progress = true;
+	if (m->ok ? m->offset > p->snap_acked : m->offset != p->snap_acked)
+		p->snap_acked = m->offset;
+	if (p->snap_sent < p->snap_acked)
+		p->snap_sent = p->snap_acked;
+}
+
+/* No progress for a heartbeat: send again from what was acknowledged. */
+static void snapshot_heartbeat(struct raft *r, struct raft_peer *p)
+{
+	if (!p->snap_progress) {
+		if (p->snap_acked >= r->snap_bytes)
+			p->snap_acked = 0;	/* whole, but not installed */
+		p->snap_sent = p->snap_acked;
+	}
+	p->snap_progress = false;
+}
+
+int raft_compact(struct raft *r, uint64_t index, uint64_t bytes, uint64_t keep)
+{
+	struct raft_conf base;
+	bool have_base;
+	uint64_t start;
+	size_t drop;
+
+	begin(r);
+	if (index > r->commit || index <= r->snap_index || index < r->log_start ||
+	    !bytes)
+		return -EINVAL;
+	start = index > keep ? index - keep + 1 : 1;
+	if (start < r->log_start)
+		start = r->log_start;
+	have_base = !raft_conf_at(r, start - 1, &base);
+	r->start_term = term_at(r, start - 1);
+	r->snap_term = term_at(r, index);
+	r->snap_index = index;
+	r->snap_bytes = bytes;
+	drop = start - r->log_start;
+	for (size_t i = 0; i < drop; i++)
+		free(r->log[i].data);
+	memmove(r->log, r->log + drop, (r->log_len - drop) * sizeof(*r->log));
+	r->log_len -= drop;
+	r->log_start = start;
+	if (have_base) {
+		r->base_conf = base;
+		r->has_base_conf = true;
+	}
+	if (r->conf_index < start)
+		r->conf_index = 0;
+	return 0;
+}
+
+/* Membership. */
+
+static int push_conf(struct raft *r, const struct raft_conf *c)
+{
+	uint8_t buf[RAFT_CONF_MAX];
+	int len = raft_conf_encode(c, buf, sizeof(buf));
+
+	if (len < 0)
+		return len;
+	return log_push(r, r->term, RAFT_ENTRY_CONFIG, buf, (uint32_t)len);
+}
+
+static bool may_change_conf(const struct raft *r)
+{
+	return r->role == RAFT_LEADER && !r->storage_failed && !r->transfer_to &&
+	       r->conf_index <= r->commit && term_at(r, r->commit) == r->term;
+}
+
+int raft_change(struct raft *r, const struct raft_conf *to, const char **why)
+{
+	struct raft_conf c = *to;
+
+	begin(r);
+	*why = "";
+	if (r->role != RAFT_LEADER) {
+		*why = "not the leader";
+		return -EPERM;
+	}
+	if (r->storage_failed)
+		return -EIO;
+	if (raft_conf_check(&c)) {
+		*why = "not a valid membership";
+		return -EINVAL;
+	}
+	if (!may_change_conf(r)) {
+		*why = r->transfer_to ? "a leadership transfer is under way" :
+		       r->conf_index > r->commit ?
+		       "another membership change is under way" :
+		       "the new leader has not committed an entry of its term yet";
+		return -EAGAIN;
+	}
+	if (raft_conf_single_change(&r->conf, &c, why))
+		return -EINVAL;
+	if (last_index(r) - r->commit >= r->cfg.max_uncommitted)
+		return -EBUSY;
+	return push_conf(r, &c) ? -ENOMEM : 0;
+}
+
+/* A non-voter that has caught up becomes a voter. */
+static void maybe_promote(struct raft *r)
+{
+	if (!may_change_conf(r))
+		return;
+	for (unsigned int i = 0; i < r->n_peers; i++) {
+		struct raft_peer *p = &r->peers[i];
+		struct raft_conf c;
+
+		if (p->voter || !p->match || p->match < r->commit)
+			continue;
+		c = r->conf;
+		raft_conf_find(&c, p->id)->voter = true;
+		if (push_conf(r, &c))
+			r->oom = true;
+		return;
+	}
+}
+
+int raft_conf_at(const struct raft *r, uint64_t index, struct raft_conf *out)
+{
+	uint64_t i = index < last_index(r) ? index : last_index(r);
+
+	if (index + 1 < r->log_start)
+		return -ENOENT;
+	for (; i >= r->log_start && i; i--) {
+		const struct raft_entry *e = raft_entry_at(r, i);
+
+		if (e->type == RAFT_ENTRY_CONFIG &&
+		    !raft_conf_decode(out, e->data, e->len))
+			return 0;
+	}
+	if (!r->has_base_conf)
+		return -ENOENT;
+	*out = r->base_conf;
+	return 0;
+}
+
+const struct raft_conf *raft_membership(const struct raft *r)
+{
+	return r->has_conf ? &r->conf : NULL;
+}
+
+uint64_t raft_snapshot_index(const struct raft *r)
+{
+	return r->snap_index;
+}
+
+/* Leadership transfer and failure hints. */
+
+static void maybe_timeout_now(struct raft *r, struct raft_peer *p)
+{
+	if (r->transfer_to != p->id || r->transfer_sent ||
+	    p->match != last_index(r))
+		return;
+	if (new_msg(r, RAFT_MSG_TIMEOUT_NOW, p->id))
+		r->transfer_sent = true;
+}
+
+int raft_transfer(struct raft *r, uint32_t id)
+{
+	struct raft_peer *p;
+
+	begin(r);
+	if (r->role != RAFT_LEADER)
+		return -EPERM;
+	p = peer_of(r, id);
+	if (!p || !p->voter)
+		return -EINVAL;
+	if (r->transfer_to)
+		return -EAGAIN;
+	r->transfer_to = id;
+	r->transfer_elapsed = 0;
+	r->transfer_sent = false;
+	maybe_timeout_now(r, p);
+	return 0;
+}
+
+void raft_hint_dead(struct raft *r, uint32_t id)
+{
+	unsigned int rank = 0;
+
+	begin(r);
+	if (r->role == RAFT_LEADER || !id || r->leader != id)
+		return;
+	/* The leader is presumed gone: pre-votes are granted again. */
+	r->leader = 0;
+	r->elapsed = r->cfg.election_ticks;
+	if (!can_campaign(r))
+		return;
+	for (unsigned int i = 0; i < r->conf.n; i++)
+		rank += r->conf.m[i].voter && r->conf.m[i].id != id &&
+			r->conf.m[i].id < r->cfg.id;
+	if (!rank) {
+		start_election(r);
+		return;
+	}
+	r->timeout = r->elapsed + rank * r->cfg.hint_spacing;
 }
 
 /* Replication, follower side. */
@@ -688,9 +1264,13 @@ static void maybe_commit(struct raft *r)
 	uint64_t candidate;
 	bool first;
 
-	match[n++] = self_match(r);
+	if (self_voter(r))
+		match[n++] = self_match(r);
 	for (unsigned int i = 0; i < r->n_peers; i++)
-		match[n++] = r->peers[i].match;
+		if (r->peers[i].voter)
+			match[n++] = r->peers[i].match;
+	if (n < quorum(r))
+		return;
 	qsort(match, n, sizeof(match[0]), cmp_u64_desc);
 	candidate = match[quorum(r) - 1];
 	/* Only an entry of this term commits the ones before it. */
@@ -698,6 +1278,11 @@ static void maybe_commit(struct raft *r)
 		return;
 	first = term_at(r, r->commit) != r->term;
 	r->commit = candidate;
+	/* A leader that removed itself leaves once the change commits. */
+	if (!self_voter(r) && r->commit >= r->conf_index) {
+		become_follower(r, r->term, 0);
+		return;
+	}
 	if (first)
 		start_read_round(r);
 }
@@ -730,15 +1315,22 @@ static void handle_append_reply(struct raft *r, struct raft_peer *p,
 		probe = m->hint_index < m->index ? m->hint_index : m->index - 1;
 		if (probe > last)
 			probe = last;
-		while (probe > p->match && term_at(r, probe) > m->hint_term)
+		while (probe && term_at(r, probe) > m->hint_term)
 			probe--;
-		p->next = (probe > p->match ? probe : p->match) + 1;
+		/* Below match only if the follower lost what it acknowledged
+		 * (a disk that lied): wrong for commits, so not kept.
+		 */
+		if (probe < p->match)
+			p->match = probe;
+		p->next = probe + 1;
 		return;
 	}
 	if (m->hint_index > last)
 		return;
 	if (m->hint_index > p->match)
 		p->match = m->hint_index;
+	if (p->snapshot && p->match >= p->snap_index)
+		p->snapshot = false;
 	free_inflight(p, p->match);
 	if (p->probing) {
 		p->probing = false;
@@ -749,6 +1341,10 @@ static void handle_append_reply(struct raft *r, struct raft_peer *p,
 		p->next = p->match + 1;
 	}
 	maybe_commit(r);
+	if (r->role != RAFT_LEADER)
+		return;
+	maybe_timeout_now(r, p);
+	maybe_promote(r);
 }
 
 static void resolve_reads(struct raft *r)
@@ -757,11 +1353,12 @@ static void resolve_reads(struct raft *r)
 
 	for (size_t i = 0; i < r->n_pending; i++) {
 		struct raft_pending_read *rd = &r->pending[i];
-		unsigned int acks = 1;
+		unsigned int acks = self_voter(r);
 
 		if (rd->ctx) {
 			for (unsigned int j = 0; j < r->n_peers; j++)
-				acks += r->peers[j].read_ack >= rd->ctx;
+				acks += r->peers[j].voter &&
+					r->peers[j].read_ack >= rd->ctx;
 		}
 		if (rd->ctx && acks >= quorum(r))
 			read_ready(r, rd->id, rd->index);
@@ -777,7 +1374,9 @@ static void handle_heartbeat_reply(struct raft *r, struct raft_peer *p,
 	p->active = true;
 	if (m->read_ctx > p->read_ack)
 		p->read_ack = m->read_ctx;
-	if (p->match < raft_last_index(r)) {
+	if (p->snapshot) {
+		snapshot_heartbeat(r, p);
+	} else if (p->match < raft_last_index(r)) {
 		if (p->probing) {
 			p->probe_sent = false;
 		} else if (!p->acked) {
@@ -796,7 +1395,8 @@ static void handle_heartbeat_reply(struct raft *r, struct raft_peer *p,
 
 static bool from_a_leader(uint8_t type)
 {
-	return type == RAFT_MSG_APPEND || type == RAFT_MSG_HEARTBEAT;
+	return type == RAFT_MSG_APPEND || type == RAFT_MSG_HEARTBEAT ||
+	       type == RAFT_MSG_SNAPSHOT || type == RAFT_MSG_TIMEOUT_NOW;
 }
 
 /* Returns false if the message is to be dropped. */
@@ -811,7 +1411,8 @@ static bool check_term(struct raft *r, const struct raft_msg *m)
 				return true;
 			break;
 		case RAFT_MSG_VOTE:
-			if (!r->cfg.no_check_quorum && leader_is_alive(r))
+			if (!r->cfg.no_check_quorum && leader_is_alive(r) &&
+			    !(m->flags & RAFT_MSG_F_TRANSFER))
 				return false;
 			break;
 		default:
@@ -823,10 +1424,8 @@ static bool check_term(struct raft *r, const struct raft_msg *m)
 	}
 	if (m->term < r->term) {
 		/* Tell a deposed leader or a stale candidate the term. */
-		if (from_a_leader(m->type))
-			reply(r, m, m->type == RAFT_MSG_APPEND ?
-			      RAFT_MSG_APPEND_REPLY : RAFT_MSG_HEARTBEAT_REPLY,
-			      r->term, false);
+		if (from_a_leader(m->type) && m->type != RAFT_MSG_TIMEOUT_NOW)
+			reply(r, m, m->type + 1, r->term, false);
 		else if (m->type == RAFT_MSG_PREVOTE || m->type == RAFT_MSG_VOTE)
 			reply(r, m, m->type + 1, r->term, false);
 		return false;
@@ -847,10 +1446,18 @@ int raft_step(struct raft *r, const struct raft_msg *m)
 	if (m->to != r->cfg.id || m->from == r->cfg.id || !m->type ||
 	    m->type > RAFT_MSG_TYPE_MAX)
 		return -EINVAL;
+	/*
+	 * Requests are answered whoever sends them (thesis 4.1): a leader
+	 * may not be a member yet to a node that joins, and a leader that
+	 * removed itself may campaign to commit that.  Only the replies of
+	 * non-members are dropped.
+	 */
 	p = peer_of(r, m->from);
-	if (!p)
+	if (!p && !from_a_leader(m->type) && m->type != RAFT_MSG_PREVOTE &&
+	    m->type != RAFT_MSG_VOTE)
 		return -EINVAL;
-	if (m->n_entries && m->type != RAFT_MSG_APPEND)
+	if ((m->n_entries && m->type != RAFT_MSG_APPEND) ||
+	    (m->data_len && m->type != RAFT_MSG_SNAPSHOT))
 		return -EINVAL;
 	if (!check_term(r, m))
 		return 0;
@@ -882,6 +1489,17 @@ int raft_step(struct raft *r, const struct raft_msg *m)
 		if (r->role == RAFT_LEADER)
 			handle_heartbeat_reply(r, p, m);
 		break;
+	case RAFT_MSG_SNAPSHOT:
+		return handle_snapshot(r, m);
+	case RAFT_MSG_SNAPSHOT_REPLY:
+		if (r->role == RAFT_LEADER)
+			handle_snapshot_reply(r, p, m);
+		break;
+	case RAFT_MSG_TIMEOUT_NOW:
+		if (r->role == RAFT_FOLLOWER && r->leader == m->from &&
+		    can_campaign(r))
+			campaign(r, RAFT_MSG_F_TRANSFER);
+		break;
 	}
 	return 0;
 }
@@ -898,6 +1516,8 @@ int raft_propose(struct raft *r, const void *data, uint32_t len,
 		return -EIO;
 	if (len > RAFT_ENTRY_DATA_MAX)
 		return -EMSGSIZE;
+	if (r->transfer_to)
+		return -EBUSY;
 	if (raft_last_index(r) - r->commit >= r->cfg.max_uncommitted)
 		return -EBUSY;
 	if (log_push(r, r->term, RAFT_ENTRY_COMMAND, data, len))
@@ -1012,6 +1632,11 @@ static void replicate(struct raft *r, struct raft_peer *p)
 {
 	uint64_t last = raft_last_index(r);
 
+	if (p->next < r->log_start) {
+		send_snapshot(r, p);
+		return;
+	}
+	p->snapshot = false;
 	if (p->probing) {
 		if (!p->probe_sent)
 			send_append(r, p);
@@ -1063,7 +1688,14 @@ void raft_take(struct raft *r, struct raft_output *out)
 	out->n_reads = r->n_reads;
 	out->failed_reads = r->failed;
 	out->n_failed_reads = r->n_failed;
+	out->conf_changed = r->conf_changed;
+	out->snap_complete = r->snap_complete;
+	out->snap_index = r->recv_index;
+	out->snap_term = r->recv_term;
+	out->snap_total = r->recv_total;
 
+	r->conf_changed = false;
+	r->snap_complete = false;
 	r->meta_dirty = false;
 	r->truncate_from = 0;
 	r->stable = raft_last_index(r);
@@ -1105,11 +1737,19 @@ void raft_status(const struct raft *r, struct raft_status *st)
 	st->last_index = raft_last_index(r);
 	st->last_term = last_term(r);
 	st->persisted = r->persisted;
+	st->snap_index = r->snap_index;
+	st->snap_term = r->snap_term;
+	st->conf_index = r->conf_index;
+	st->transfer_to = r->transfer_to;
+	st->voter = self_voter(r);
 	st->n_peers = r->n_peers;
 	for (unsigned int i = 0; i < r->n_peers; i++) {
 		const struct raft_peer *p = &r->peers[i];
 
 		st->peers[i].id = p->id;
+		st->peers[i].voter = p->voter;
+		st->peers[i].snapshot = p->snapshot;
+		st->peers[i].snap_offset = p->snap_acked;
 		st->peers[i].match = p->match;
 		st->peers[i].next = p->next;
 		st->peers[i].active = p->active;
@@ -1141,6 +1781,9 @@ const char *raft_msg_name(uint8_t type)
 		[RAFT_MSG_APPEND_REPLY] = "append-reply",
 		[RAFT_MSG_HEARTBEAT] = "heartbeat",
 		[RAFT_MSG_HEARTBEAT_REPLY] = "heartbeat-reply",
+		[RAFT_MSG_SNAPSHOT] = "snapshot",
+		[RAFT_MSG_SNAPSHOT_REPLY] = "snapshot-reply",
+		[RAFT_MSG_TIMEOUT_NOW] = "timeout-now",
 	};
 
 	return type && type <= RAFT_MSG_TYPE_MAX ? names[type] : "?";

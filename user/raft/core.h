@@ -12,6 +12,16 @@
  *	3. send out.msgs (a leader's RAFT_MSG_APPEND may go before 1 and 2:
  *	   a leader counts itself only through raft_persisted())
  *	4. apply entries up to out.commit (raft_entry_at), answer out.reads
+ *	5. if out.snap_complete: install the received snapshot, then
+ *	   raft_snapshot_installed()
+ *
+ * Snapshots: once the state machine is saved at an applied index,
+ * raft_compact() drops the log up to there.  A follower that needs what
+ * was dropped gets the snapshot file in RAFT_MSG_SNAPSHOT chunks: the core
+ * says which bytes (offset, data_len), the caller fills data in from the
+ * file when it sends them.  At the follower, raft_step() returns
+ * RAFT_STEP_CHUNK for a chunk to store; the caller stores m->data and
+ * tells raft_snapshot_stored().
  *
  * Everything out points into r and stays valid until the next call into
  * r.  No sockets, files, clocks or randomness of its own: the seed comes
@@ -24,9 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf.h"
 #include "entry.h"
-
-#define RAFT_MAX_NODES	9
 
 enum raft_role {
 	RAFT_FOLLOWER,
@@ -44,16 +53,27 @@ enum raft_msg_type {
 	RAFT_MSG_APPEND_REPLY,
 	RAFT_MSG_HEARTBEAT,
 	RAFT_MSG_HEARTBEAT_REPLY,
-	RAFT_MSG_TYPE_MAX = RAFT_MSG_HEARTBEAT_REPLY,
+	RAFT_MSG_SNAPSHOT,
+	RAFT_MSG_SNAPSHOT_REPLY,
+	RAFT_MSG_TIMEOUT_NOW,		/* leadership transfer: campaign now */
+	RAFT_MSG_TYPE_MAX = RAFT_MSG_TIMEOUT_NOW,
 };
+
+/* (PRE)VOTE of a leadership transfer: leader stickiness does not apply. */
+#define RAFT_MSG_F_TRANSFER	0x01
+
+/* raft_step(): the RAFT_MSG_SNAPSHOT chunk is to be stored now. */
+#define RAFT_STEP_CHUNK		1
 
 struct raft_msg {
 	uint8_t type;		/* enum raft_msg_type */
+	uint8_t flags;		/* RAFT_MSG_F_* */
 	uint32_t from;
 	uint32_t to;
 	uint64_t term;
 	/* (PRE)VOTE: the candidate's last entry.  APPEND: the entry before
 	 * entries[].  APPEND_REPLY: the follower's last entry.
+	 * SNAPSHOT(_REPLY): the snapshot's last entry.
 	 */
 	uint64_t index;
 	uint64_t log_term;
@@ -72,12 +92,26 @@ struct raft_msg {
 	uint64_t read_ctx;
 	uint32_t n_entries;
 	struct raft_entry *entries;
+	/* SNAPSHOT: data_len bytes at offset of the total-byte file.
+	 * SNAPSHOT_REPLY: offset is how many the follower holds; ok says
+	 * whether the chunk was stored (false: it was not where expected).
+	 */
+	uint64_t offset;
+	uint64_t total;
+	uint32_t data_len;
+	const uint8_t *data;
 };
 
 struct raft_config {
 	uint32_t id;			/* this node, not 0 */
-	uint32_t nodes[RAFT_MAX_NODES];	/* every voter, this node included */
+	/* The first membership, until the log or a snapshot says otherwise:
+	 * bootstrap if set, else the voters nodes[] (this node included).
+	 * join: none; the node waits for a leader to add it.
+	 */
+	uint32_t nodes[RAFT_MAX_NODES];
 	unsigned int n_nodes;
+	const struct raft_conf *bootstrap;
+	bool join;
 	unsigned int election_ticks;	/* timeout: random in [n, 2n) ticks */
 	unsigned int heartbeat_ticks;
 	bool no_prevote;		/* tests show what pre-vote prevents */
@@ -88,9 +122,12 @@ struct raft_config {
 					 */
 	unsigned int max_inflight;	/* APPEND messages unacknowledged */
 	uint64_t max_uncommitted;	/* proposals refused (EBUSY) past it */
+	uint32_t snapshot_chunk;	/* bytes per RAFT_MSG_SNAPSHOT */
+	unsigned int snapshot_window;	/* chunks unacknowledged */
+	unsigned int hint_spacing;	/* ticks between hinted campaigns */
 };
 
-/* Fills in the defaults (everything but id, nodes and seed). */
+/* Fills in the defaults (everything but id, the membership and seed). */
 void raft_config_default(struct raft_config *cfg);
 
 struct raft_read {
@@ -112,10 +149,18 @@ struct raft_output {
 	size_t n_reads;
 	const uint64_t *failed_reads;	/* leadership lost: retry elsewhere */
 	size_t n_failed_reads;
+	bool conf_changed;		/* raft_membership() is new */
+	bool snap_complete;		/* the received snapshot is whole */
+	uint64_t snap_index;
+	uint64_t snap_term;
+	uint64_t snap_total;
 };
 
 struct raft_peer_status {
 	uint32_t id;
+	bool voter;
+	bool snapshot;		/* being sent the snapshot */
+	uint64_t snap_offset;	/* bytes of it acknowledged */
 	uint64_t match;
 	uint64_t next;
 	bool active;		/* heard from in this election period */
@@ -134,6 +179,11 @@ struct raft_status {
 	uint64_t last_index;
 	uint64_t last_term;
 	uint64_t persisted;
+	uint64_t snap_index;	/* 0: no snapshot */
+	uint64_t snap_term;
+	uint64_t conf_index;	/* entry of the membership in force; 0: base */
+	uint32_t transfer_to;	/* leadership transfer under way */
+	bool voter;
 	unsigned int n_peers;
 	struct raft_peer_status peers[RAFT_MAX_NODES];
 };
@@ -149,7 +199,13 @@ void raft_free(struct raft *r);
  * every entry in index order from 1 (the core takes e->data).
  */
 void raft_restore_meta(struct raft *r, uint64_t term, uint32_t vote);
+/* A snapshot (before the entries, which then start after it). */
+int raft_restore_snapshot(struct raft *r, uint64_t index, uint64_t term,
+			  const struct raft_conf *conf, uint64_t bytes);
 int raft_restore_entry(struct raft *r, struct raft_entry *e);
+/* A snapshot reception that a restart interrupted. */
+void raft_snapshot_resume(struct raft *r, uint64_t index, uint64_t term,
+			  uint64_t offset);
 
 /* Events. */
 void raft_tick(struct raft *r);
@@ -164,6 +220,47 @@ int raft_propose(struct raft *r, const void *data, uint32_t len,
 		 uint64_t *index, uint64_t *term);
 /* A linearizable read: confirmed later in out.reads, or failed. EPERM. */
 int raft_read_index(struct raft *r, uint64_t id);
+/*
+ * The state machine was saved, durably, at index (applied, so committed):
+ * the snapshot file holds bytes.  Entries up to index - keep are dropped.
+ * -EINVAL for an index not committed or not past the last snapshot.
+ */
+int raft_compact(struct raft *r, uint64_t index, uint64_t bytes,
+		 uint64_t keep);
+/*
+ * After RAFT_STEP_CHUNK: 0 when the chunk was stored, else a negative
+ * errno and offset, the bytes the reception really holds.
+ */
+void raft_snapshot_stored(struct raft *r, int err, uint64_t offset);
+/*
+ * After out.snap_complete: 0 when the snapshot replaced the state machine
+ * and the log (conf: its membership), else a negative errno; the leader
+ * then sends it again.
+ */
+void raft_snapshot_installed(struct raft *r, int err, uint64_t index,
+			     uint64_t term, const struct raft_conf *conf);
+/*
+ * A membership change at the leader (conf.h: one member at a time, a new
+ * one as a non-voter, promoted by the leader once it has caught up).
+ * -EPERM not the leader, -EAGAIN not yet (no entry of this term committed,
+ * a change or a transfer under way), -EINVAL (*why) not a single change,
+ * -EBUSY, -EIO as raft_propose().
+ */
+int raft_change(struct raft *r, const struct raft_conf *to, const char **why);
+/*
+ * Leadership transfer to voter id: proposals are refused (-EBUSY) until it
+ * is done or an election timeout has passed.  -EPERM not the leader,
+ * -EINVAL not another voter, -EAGAIN a transfer already under way.
+ */
+int raft_transfer(struct raft *r, uint32_t id);
+/*
+ * A failure detector says node id is dead.  If it is this follower's
+ * leader, the leader is presumed gone and the node campaigns at once (the
+ * others after hint_spacing ticks each, by id, to avoid a split vote).
+ * Only a hint: a wrong one costs at most an election.
+ */
+void raft_hint_dead(struct raft *r, uint32_t id);
+
 /* Entries up to index, of term, are durable on this node. */
 void raft_persisted(struct raft *r, uint64_t index, uint64_t term);
 /*
@@ -184,6 +281,11 @@ uint64_t raft_term(const struct raft *r);
 uint8_t raft_role(const struct raft *r);
 uint32_t raft_leader(const struct raft *r);
 void raft_status(const struct raft *r, struct raft_status *st);
+/* The membership in force (the newest in the log); NULL if none yet. */
+const struct raft_conf *raft_membership(const struct raft *r);
+/* The membership in force at index: 0, or -ENOENT (compacted, unknown). */
+int raft_conf_at(const struct raft *r, uint64_t index, struct raft_conf *out);
+uint64_t raft_snapshot_index(const struct raft *r);
 
 const char *raft_role_name(uint8_t role);
 const char *raft_msg_name(uint8_t type);

@@ -10,6 +10,7 @@
 enum raft_entry_type {
 	RAFT_ENTRY_NOOP = 1,	/* a new leader's first entry of its term */
 	RAFT_ENTRY_COMMAND,	/* an operation for the state machine */
+	RAFT_ENTRY_CONFIG,	/* a new membership (conf.h) */
 };
 
 /* Bytes of command data an entry may carry (fits one 1400-byte message). */

@@ -67,13 +67,18 @@ static const uint8_t *get_bytes(struct cursor *c, size_t n)
 	return p;
 }
 
+static bool snapshot_type(uint8_t type)
+{
+	return type == RAFT_MSG_SNAPSHOT || type == RAFT_MSG_SNAPSHOT_REPLY;
+}
+
 int wire_peer_encode(const struct wire_peer_hdr *h, const struct raft_msg *m,
 		     uint8_t *buf, size_t size)
 {
 	struct cursor c = { .out = buf, .len = size };
 
 	put(&c, PEER_MAGIC, 2);
-	put(&c, WIRE_VERSION, 1);
+	put(&c, WIRE_PEER_VERSION, 1);
 	put(&c, m->type, 1);
 	put(&c, h->cluster, 8);
 	put(&c, m->from, 4);
@@ -83,11 +88,15 @@ int wire_peer_encode(const struct wire_peer_hdr *h, const struct raft_msg *m,
 	put(&c, m->index, 8);
 	put(&c, m->log_term, 8);
 	put(&c, m->commit, 8);
-	put(&c, m->hint_index, 8);
-	put(&c, m->hint_term, 8);
+	put(&c, snapshot_type(m->type) ? m->offset : m->hint_index, 8);
+	put(&c, snapshot_type(m->type) ? m->total : m->hint_term, 8);
 	put(&c, m->read_ctx, 8);
-	put(&c, m->ok ? WIRE_OK : 0, 1);
-	put(&c, m->n_entries, 2);
+	put(&c, h->incarnation, 8);
+	put(&c, (m->ok ? WIRE_OK : 0) |
+	    (m->flags & RAFT_MSG_F_TRANSFER ? WIRE_TRANSFER : 0), 1);
+	put(&c, m->type == RAFT_MSG_SNAPSHOT ? m->data_len : m->n_entries, 2);
+	if (m->type == RAFT_MSG_SNAPSHOT)
+		put_bytes(&c, m->data, m->data_len);
 	for (uint32_t i = 0; i < m->n_entries; i++) {
 		const struct raft_entry *e = &m->entries[i];
 
@@ -103,10 +112,16 @@ int wire_peer_encode(const struct wire_peer_hdr *h, const struct raft_msg *m,
 
 static bool entry_valid(const struct raft_entry *e, uint64_t msg_term)
 {
-	if (e->type != RAFT_ENTRY_NOOP && e->type != RAFT_ENTRY_COMMAND)
+	if (e->type != RAFT_ENTRY_NOOP && e->type != RAFT_ENTRY_COMMAND &&
+	    e->type != RAFT_ENTRY_CONFIG)
 		return false;
 	if (e->len > RAFT_ENTRY_DATA_MAX || !e->term || e->term > msg_term)
 		return false;
+	if (e->type == RAFT_ENTRY_CONFIG) {
+		struct raft_conf conf;
+
+		return !raft_conf_decode(&conf, e->data, e->len);
+	}
 	return e->type == RAFT_ENTRY_COMMAND || !e->len;
 }
 
@@ -114,10 +129,11 @@ int wire_peer_decode(struct wire_peer_hdr *h, struct raft_msg *m,
 		     struct raft_entry *ents, const uint8_t *buf, size_t len)
 {
 	struct cursor c = { .in = buf, .len = len };
+	uint32_t count;
 	uint8_t flags;
 
 	memset(m, 0, sizeof(*m));
-	if (get(&c, 2) != PEER_MAGIC || get(&c, 1) != WIRE_VERSION)
+	if (get(&c, 2) != PEER_MAGIC || get(&c, 1) != WIRE_PEER_VERSION)
 		return -EBADMSG;
 	m->type = (uint8_t)get(&c, 1);
 	h->cluster = get(&c, 8);
@@ -131,13 +147,30 @@ int wire_peer_decode(struct wire_peer_hdr *h, struct raft_msg *m,
 	m->hint_index = get(&c, 8);
 	m->hint_term = get(&c, 8);
 	m->read_ctx = get(&c, 8);
+	h->incarnation = get(&c, 8);
 	flags = (uint8_t)get(&c, 1);
 	m->ok = flags & WIRE_OK;
-	m->n_entries = (uint32_t)get(&c, 2);
-	if (c.bad || !m->type || m->type > RAFT_MSG_TYPE_MAX || (flags & ~WIRE_OK) ||
-	    m->n_entries > WIRE_MAX_ENTRIES)
+	m->flags = flags & WIRE_TRANSFER ? RAFT_MSG_F_TRANSFER : 0;
+	count = (uint32_t)get(&c, 2);
+	if (snapshot_type(m->type)) {
+		m->offset = m->hint_index;
+		m->total = m->hint_term;
+		m->hint_index = m->hint_term = 0;
+	}
+	if (c.bad || !m->type || m->type > RAFT_MSG_TYPE_MAX ||
+	    (flags & ~(WIRE_OK | WIRE_TRANSFER)))
 		return -EBADMSG;
-	if (m->n_entries && m->type != RAFT_MSG_APPEND)
+	if (m->type == RAFT_MSG_SNAPSHOT) {
+		m->data_len = count;
+		m->data = get_bytes(&c, count);
+		if (c.bad || !count || m->offset >= m->total ||
+		    count > m->total - m->offset)
+			return -EBADMSG;
+	} else {
+		m->n_entries = count;
+	}
+	if (m->n_entries > WIRE_MAX_ENTRIES ||
+	    (m->n_entries && m->type != RAFT_MSG_APPEND))
 		return -EBADMSG;
 	m->entries = m->n_entries ? ents : NULL;
 	for (uint32_t i = 0; i < m->n_entries; i++) {

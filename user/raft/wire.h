@@ -8,10 +8,14 @@
  *	u16 magic 'L' 'R'	u8 version	u8 type (enum raft_msg_type)
  *	u64 cluster		u32 from	u32 to
  *	u64 stamp		the sender's Lamport clock
- *	u64 term, index, log_term, commit, hint_index, hint_term, read_ctx
- *	u8  flags (WIRE_OK)	u16 entry count
+ *	u64 term, index, log_term, commit
+ *	u64 hint_index, hint_term	SNAPSHOT(_REPLY): offset, total
+ *	u64 read_ctx
+ *	u64 incarnation			of the sender's data directory
+ *	u8  flags (WIRE_OK, WIRE_TRANSFER)
+ *	u16 count			APPEND: entries; SNAPSHOT: data bytes
  * each entry: u64 term, u8 type, u16 length, data (its index follows
- * from the message's index).
+ * from the message's index); a SNAPSHOT's data is a chunk of the file.
  *
  * Client to node: u16 magic 'L' 'K', u8 version, u8 kind, u64 request id,
  * then for WIRE_REQ_KV a kv command (kv.h).  Node to client: the same
@@ -30,9 +34,11 @@
 
 #define WIRE_DGRAM_MAX		1400
 #define WIRE_VERSION		1
-#define WIRE_PEER_HDR		87
+#define WIRE_PEER_VERSION	2
+#define WIRE_PEER_HDR		95
 #define WIRE_ENTRY_HDR		11
 #define WIRE_OK			0x01
+#define WIRE_TRANSFER		0x02
 /* Entry bytes an APPEND may carry: the core's max_append_bytes. */
 #define WIRE_APPEND_BYTES	(WIRE_DGRAM_MAX - WIRE_PEER_HDR)
 
@@ -55,9 +61,13 @@ enum wire_code {
 	WIRE_BAD_REQUEST,	/* the text says why */
 };
 
+/* Snapshot bytes a SNAPSHOT may carry: the core's snapshot_chunk. */
+#define WIRE_CHUNK_BYTES	1024
+
 struct wire_peer_hdr {
 	uint64_t cluster;
 	uint64_t stamp;
+	uint64_t incarnation;
 };
 
 /*
@@ -70,7 +80,8 @@ int wire_peer_encode(const struct wire_peer_hdr *h, const struct raft_msg *m,
 /*
  * Decodes a datagram: 0, or -EBADMSG (not ours, truncated, trailing
  * bytes, a field out of range).  m->entries points into ents, which must
- * hold WIRE_DGRAM_MAX / WIRE_ENTRY_HDR entries; their data into buf.
+ * hold WIRE_DGRAM_MAX / WIRE_ENTRY_HDR entries; their data and a
+ * SNAPSHOT's m->data into buf.
  */
 int wire_peer_decode(struct wire_peer_hdr *h, struct raft_msg *m,
 		     struct raft_entry *ents, const uint8_t *buf, size_t len);

@@ -3,7 +3,9 @@
  * The Raft core's features one by one, each in a scripted cluster where
  * the test decides which message arrives when: pre-vote, check-quorum,
  * commitment only through the current term (Figure 8), ReadIndex on a
- * deposed leader, fast backtracking, bad messages, a failed disk.
+ * deposed leader, fast backtracking, bad messages, a failed disk,
+ * snapshots sent to a follower left behind, membership changes,
+ * leadership transfer and failure-detector hints.
  * test_raft_sim.c checks the safety properties under random schedules.
  */
 #include <errno.h>
@@ -31,8 +33,12 @@ struct cluster {
 	uint64_t reads_ok[N_MAX + 1];		/* last read id confirmed */
 	uint64_t reads_failed[N_MAX + 1];
 	unsigned int appends_sent;
+	unsigned int chunks;			/* snapshot chunks stored */
+	unsigned int installs;
 	bool (*hold)(const struct raft_msg *m);	/* kept in the queue */
 };
+
+static uint32_t leader_of(struct cluster *c);
 
 static void enqueue(struct cluster *c, const struct raft_msg *m)
 {
@@ -74,6 +80,17 @@ static void flush(struct cluster *c, uint32_t id)
 			c->reads_ok[id] = out.reads[i].id;
 		for (size_t i = 0; i < out.n_failed_reads; i++)
 			c->reads_failed[id] = out.failed_reads[i];
+		if (out.snap_complete) {
+			struct raft_conf conf;
+			uint32_t l = leader_of(c);
+
+			/* The membership comes in the snapshot file. */
+			if (l && !raft_conf_at(c->r[l], out.snap_index, &conf)) {
+				raft_snapshot_installed(r, 0, out.snap_index,
+							out.snap_term, &conf);
+				c->installs++;
+			}
+		}
 		last = raft_last_index(r);
 		e = raft_entry_at(r, last);
 		raft_persisted(r, last, e ? e->term : 0);
@@ -104,7 +121,10 @@ static void deliver(struct cluster *c)
 				c->appends_sent -= m->type == RAFT_MSG_APPEND;
 				continue;
 			}
-			raft_step(c->r[m->to], m);
+			if (raft_step(c->r[m->to], m) == RAFT_STEP_CHUNK) {
+				raft_snapshot_stored(c->r[m->to], 0, 0);
+				c->chunks++;
+			}
 			flush(c, m->to);
 		}
 		free(batch);
@@ -442,8 +462,15 @@ static void bad_messages(void)
 	struct raft *r;
 
 	r = raft_new(&cfg);
+	/* A leader's messages are taken from a node not yet known: a node
+	 * that joins learns the membership from its leader.
+	 */
 	m.from = 9;
-	tap_ok(raft_step(r, &m) == -EINVAL, "a message from an unknown node is refused");
+	m.type = RAFT_MSG_PREVOTE_REPLY;
+	tap_ok(raft_step(r, &m) == -EINVAL, "a pre-vote reply from a non-member is refused");
+	m.type = RAFT_MSG_APPEND_REPLY;
+	tap_ok(raft_step(r, &m) == -EINVAL, "an append reply from a non-member is refused");
+	m.type = RAFT_MSG_HEARTBEAT;
 	m.from = 2;
 	m.to = 3;
 	tap_ok(raft_step(r, &m) == -EINVAL, "a message for another node is refused");
@@ -491,6 +518,246 @@ static void storage_failure(void)
 	cluster_free(&c);
 }
 
+/* A follower left behind a compacted log gets the snapshot, in chunks. */
+static void snapshot_install(void)
+{
+	struct cluster c;
+	uint32_t l, f;
+	uint64_t commit;
+	struct raft_status st;
+	bool same = true;
+
+	cluster_init(&c, 3, NULL);
+	l = elect(&c);
+	f = l % 3 + 1;
+	c.cut[f] = true;
+	for (int i = 0; i < 40; i++)
+		propose(&c, l, "w");
+	tick_all(&c, 3);
+	commit = c.commit[l];
+	tap_ok(raft_compact(c.r[l], commit + 1, 5000, 0) == -EINVAL &&
+	       !raft_compact(c.r[l], commit, 5000, 0),
+	       "the leader compacts its log up to its commit index, not past it");
+	raft_status(c.r[l], &st);
+	tap_ok(st.first_index == commit + 1 && st.snap_index == commit &&
+	       !raft_entry_at(c.r[l], commit),
+	       "the entries up to %llu are gone from its log",
+	       (unsigned long long)commit);
+	c.cut[f] = false;
+	tick_all(&c, 10);
+	raft_status(c.r[f], &st);
+	tap_ok(c.installs == 1 && c.chunks == 5 && st.snap_index == commit,
+	       "the follower left behind installs the snapshot: %u chunks of 1024 bytes, %u installs",
+	       c.chunks, c.installs);
+	propose(&c, l, "after");
+	tick_all(&c, 3);
+	for (uint32_t id = 1; id <= 3; id++)
+		same &= c.commit[id] == commit + 1 &&
+			raft_last_index(c.r[id]) == commit + 1;
+	tap_ok(same, "and takes the entries after it like the others (commit %llu)",
+	       (unsigned long long)c.commit[f]);
+	cluster_free(&c);
+}
+
+static void join_node_4(struct raft_config *cfg)
+{
+	if (cfg->id == 4) {
+		cfg->n_nodes = 0;
+		cfg->join = true;
+	} else {
+		cfg->n_nodes = 3;
+	}
+}
+
+static struct raft_conf members(const char *spec)
+{
+	struct raft_conf conf = { 0 };
+
+	/* "1 2 3 4l": ids, l for a non-voter */
+	for (const char *p = spec; *p; p++) {
+		if (*p >= '1' && *p <= '9') {
+			conf.m[conf.n].id = (uint32_t)(*p - '0');
+			conf.m[conf.n++].voter = p[1] != 'l';
+		}
+	}
+	return conf;
+}
+
+static bool has_members(struct raft *r, const char *spec)
+{
+	struct raft_conf want = members(spec);
+	const struct raft_conf *have = raft_membership(r);
+
+	raft_conf_check(&want);
+	return have && raft_conf_equal(have, &want);
+}
+
+static void membership(void)
+{
+	struct cluster c;
+	struct raft_conf to;
+	const char *why = "";
+	uint32_t l, l2, gone;
+	uint64_t term;
+	int rc;
+
+	cluster_init(&c, 4, join_node_4);
+	c.cut[4] = true;
+	l = elect(&c);
+	tick_all(&c, 2);
+	to = members("1 2 3 4");
+	rc = raft_change(c.r[l], &to, &why);
+	tap_ok(rc == -EINVAL, "a new member cannot join as a voter at once (%s)", why);
+	to = members("1 2 3 4l");
+	rc = raft_change(c.r[l], &to, &why);
+	tap_ok(!rc, "node 4 joins as a non-voter (%d %s)", rc, why);
+	rc = raft_change(c.r[l], &to, &why);
+	tap_ok(rc == -EAGAIN, "a second change waits (%s)", why);
+	flush(&c, l);
+	tick_all(&c, 3);
+	tap_ok(has_members(c.r[l], "1 2 3 4l"),
+	       "while node 4 is unreachable it stays a non-voter");
+	for (int i = 0; i < 30; i++)
+		propose(&c, l, "w");
+	tick_all(&c, 3);
+	tap_ok(c.commit[l] == raft_last_index(c.r[l]),
+	       "and the 3 voters commit without it (commit %llu)",
+	       (unsigned long long)c.commit[l]);
+	c.cut[4] = false;
+	tick_all(&c, 10);
+	tap_ok(has_members(c.r[l], "1 2 3 4") && has_members(c.r[4], "1 2 3 4") &&
+	       c.commit[4] == c.commit[l],
+	       "once it has caught up the leader makes it a voter (commit %llu on node 4)",
+	       (unsigned long long)c.commit[4]);
+	gone = l == 1 ? 2 : 1;
+	to = members("1 2 3 4");
+	to.m[gone - 1] = to.m[--to.n];
+	tap_ok(!raft_change(c.r[l], &to, &why), "node %u is removed", gone);
+	flush(&c, l);
+	tick_all(&c, 3);
+	term = raft_term(c.r[l]);
+	tap_ok(raft_membership(c.r[l])->n == 3, "the others have 3 members");
+	/* The leader stops sending to it at once, so it never hears of its
+	 * removal: it campaigns, and the members ignore it.
+	 */
+	tick_all(&c, 100);
+	tap_ok(leader_of(&c) == l && raft_term(c.r[l]) == term,
+	       "the removed node's campaigns disturb no one (leader %u, term %llu)",
+	       leader_of(&c), (unsigned long long)raft_term(c.r[l]));
+	/* The leader removes itself: it leads until that commits, then goes. */
+	term = raft_term(c.r[l]);
+	to = *raft_membership(c.r[l]);
+	*raft_conf_find(&to, l) = to.m[--to.n];
+	tap_ok(!raft_change(c.r[l], &to, &why), "the leader %u removes itself", l);
+	flush(&c, l);
+	tick_all(&c, 3);
+	tap_ok(raft_role(c.r[l]) == RAFT_FOLLOWER,
+	       "and steps down once that is committed");
+	l2 = elect(&c);
+	tap_ok(l2 && l2 != l && l2 != gone && raft_term(c.r[l2]) > term,
+	       "the 2 remaining voters elect node %u", l2);
+	cluster_free(&c);
+}
+
+static void transfer(void)
+{
+	struct cluster c;
+	uint32_t l, t;
+	uint64_t term;
+
+	cluster_init(&c, 3, NULL);
+	l = elect(&c);
+	tick_all(&c, 2);
+	term = raft_term(c.r[l]);
+	t = l % 3 + 1;
+	tap_ok(raft_transfer(c.r[l], l) == -EINVAL, "a leader cannot transfer to itself");
+	tap_ok(!raft_transfer(c.r[l], t) && propose(&c, l, "w") == -EBUSY,
+	       "during a transfer to node %u proposals are refused", t);
+	deliver(&c);
+	tick_all(&c, 1);
+	tap_ok(leader_of(&c) == t && raft_term(c.r[t]) == term + 1,
+	       "node %u leads at once, in term %llu (leader stickiness does not stop it)",
+	       t, (unsigned long long)raft_term(c.r[t]));
+	/* A transfer to a node that cannot answer is given up. */
+	l = t;
+	t = l % 3 + 1;
+	c.cut[t] = true;
+	tap_ok(!raft_transfer(c.r[l], t), "a transfer to a node cut off");
+	tick_all(&c, 12);
+	tap_ok(leader_of(&c) == l && !propose(&c, l, "w"),
+	       "is given up after an election timeout: node %u leads and takes writes again", l);
+	cluster_free(&c);
+}
+
+/* Ticks until another node leads, the leader cut off at tick 0. */
+static unsigned int failover(bool hints, bool *ok)
+{
+	struct cluster c;
+	uint32_t l;
+	unsigned int ticks = 0;
+
+	cluster_init(&c, 3, NULL);
+	l = elect(&c);
+	tick_all(&c, 5);
+	c.cut[l] = true;
+	if (hints) {
+		for (uint32_t id = 1; id <= 3; id++) {
+			if (id == l)
+				continue;
+			raft_hint_dead(c.r[id], l);
+			flush(&c, id);
+		}
+		deliver(&c);
+	}
+	while (ticks < 100 && (!leader_of(&c) || leader_of(&c) == l)) {
+		tick_all(&c, 1);
+		ticks++;
+	}
+	*ok = leader_of(&c) && leader_of(&c) != l;
+	cluster_free(&c);
+	return ticks;
+}
+
+static void hints(void)
+{
+	struct cluster c;
+	unsigned int with, without;
+	bool ok1, ok2;
+	uint32_t l, f;
+	uint64_t term;
+
+	with = failover(true, &ok1);
+	without = failover(false, &ok2);
+	tap_ok(ok1 && ok2 && with <= 1 && without >= 10,
+	       "a dead leader is replaced in %u ticks with detector hints, %u without (election timeout 10..19)",
+	       with, without);
+	/* A false hint: the other follower still hears the leader. */
+	cluster_init(&c, 3, NULL);
+	l = elect(&c);
+	tick_all(&c, 5);
+	term = raft_term(c.r[l]);
+	f = l % 3 + 1;
+	raft_hint_dead(c.r[f], l);
+	flush(&c, f);
+	tick_all(&c, 30);
+	tap_ok(leader_of(&c) == l && raft_term(c.r[l]) == term,
+	       "a false hint to one follower changes nothing (leader %u, term %llu)",
+	       leader_of(&c), (unsigned long long)raft_term(c.r[leader_of(&c)]));
+	/* False hints to both followers cost an election, nothing more. */
+	for (uint32_t id = 1; id <= 3; id++) {
+		if (id == l)
+			continue;
+		raft_hint_dead(c.r[id], l);
+		flush(&c, id);
+	}
+	tick_all(&c, 30);
+	tap_ok(leader_of(&c) && raft_term(c.r[leader_of(&c)]) <= term + 1 &&
+	       !propose(&c, leader_of(&c), "w"),
+	       "false hints to both followers cost one election at most (term %llu), and writes go on",
+	       (unsigned long long)raft_term(c.r[leader_of(&c)]));
+	cluster_free(&c);
+}
+
 int main(void)
 {
 	single_node();
@@ -504,5 +771,9 @@ int main(void)
 	fast_backtracking();
 	bad_messages();
 	storage_failure();
+	snapshot_install();
+	membership();
+	transfer();
+	hints();
 	return tap_done();
 }

@@ -278,6 +278,15 @@ struct loaded {
 	struct raft_entry e[MAXN + 1];
 	uint64_t n;
 	uint64_t fail_at;	/* index the callback refuses, 0 for none */
+	/* The last snapshot handed over, if snaps */
+	int snaps;
+	uint64_t snap_index;
+	uint64_t snap_term;
+	uint8_t *conf;
+	uint32_t conf_len;
+	uint8_t *data;
+	size_t data_len;
+	uint64_t n_before_snap;	/* entries handed over before it */
 };
 
 static int collect(void *arg, struct raft_entry *e)
@@ -296,6 +305,25 @@ static int collect(void *arg, struct raft_entry *e)
 	return 0;
 }
 
+static int collect_snap(void *arg, uint64_t index, uint64_t term,
+			uint8_t *conf, uint32_t conf_len, uint8_t *data,
+			size_t data_len)
+{
+	struct loaded *l = arg;
+
+	free(l->conf);
+	free(l->data);
+	l->snaps++;
+	l->snap_index = index;
+	l->snap_term = term;
+	l->conf = conf;
+	l->conf_len = conf_len;
+	l->data = data;
+	l->data_len = data_len;
+	l->n_before_snap = l->n;
+	return 0;
+}
+
 static void loaded_free(struct loaded *l)
 {
 	uint64_t i;
@@ -303,6 +331,10 @@ static void loaded_free(struct loaded *l)
 	for (i = 0; i < l->n; i++)
 		free(l->e[i].data);
 	l->n = 0;
+	free(l->conf);
+	free(l->data);
+	l->conf = l->data = NULL;
+	l->snaps = 0;
 }
 
 static bool entry_expected(const struct raft_entry *e, uint64_t i,
@@ -319,25 +351,33 @@ static bool entry_expected(const struct raft_entry *e, uint64_t i,
 	return true;
 }
 
-/* What went wrong, or NULL if l holds m's first upto entries exactly. */
-static const char *loaded_differs(const struct loaded *l,
-				  const struct model *m, uint64_t upto)
+/* What went wrong, or NULL if l holds m's entries from..upto exactly. */
+static const char *loaded_range_differs(const struct loaded *l,
+					const struct model *m, uint64_t from,
+					uint64_t upto)
 {
 	static char why[128];
 	uint64_t i;
 
-	if (l->n != upto) {
+	if (l->n != upto + 1 - from) {
 		snprintf(why, sizeof(why), "%" PRIu64 " entries, not %" PRIu64,
-			 l->n, upto);
+			 l->n, upto + 1 - from);
 		return why;
 	}
-	for (i = 1; i <= upto; i++) {
-		if (!entry_expected(&l->e[i - 1], i, m)) {
+	for (i = from; i <= upto; i++) {
+		if (!entry_expected(&l->e[i - from], i, m)) {
 			snprintf(why, sizeof(why), "entry %" PRIu64 " differs", i);
 			return why;
 		}
 	}
 	return NULL;
+}
+
+/* What went wrong, or NULL if l holds m's first upto entries exactly. */
+static const char *loaded_differs(const struct loaded *l,
+				  const struct model *m, uint64_t upto)
+{
+	return loaded_range_differs(l, m, 1, upto);
 }
 
 /* A store over dir and its log as loaded by the open. */
@@ -349,13 +389,19 @@ struct fixture {
 	char warn[512];
 };
 
-static int fx_open(struct fixture *fx, const char *dir, uint32_t seg_bytes)
+static int fx_open_as(struct fixture *fx, const char *dir, uint64_t cluster,
+		      uint32_t node, uint32_t seg_bytes)
 {
 	loaded_free(&fx->log);
 	fx->s = NULL;
-	return rstore_open(dir, CLUSTER, NODE, seg_bytes, collect, &fx->log,
-			   &fx->s, &fx->meta, fx->err, sizeof(fx->err),
-			   fx->warn, sizeof(fx->warn));
+	return rstore_open2(dir, cluster, node, seg_bytes, collect_snap,
+			    collect, &fx->log, &fx->s, &fx->meta, fx->err,
+			    sizeof(fx->err), fx->warn, sizeof(fx->warn));
+}
+
+static int fx_open(struct fixture *fx, const char *dir, uint32_t seg_bytes)
+{
+	return fx_open_as(fx, dir, CLUSTER, NODE, seg_bytes);
 }
 
 static void fx_close(struct fixture *fx)
@@ -1127,6 +1173,791 @@ static void test_sync_fails(void)
 	fx_close(&fx);
 }
 
+/* ---- snapshots ---- */
+
+static struct model model2;
+static struct fixture fx2;
+
+/* A snapshot's conf and data: bytes of its index, lengths too. */
+static uint32_t conf_len_of(uint64_t index)
+{
+	return 200 + index % 7;
+}
+
+static size_t data_len_of(uint64_t index)
+{
+	return 3000 + index * 97;
+}
+
+static uint8_t *blob_make(uint64_t seed, size_t len)
+{
+	uint8_t *p = malloc(len);
+	size_t j;
+
+	for (j = 0; j < len; j++)
+		p[j] = (uint8_t)(seed * 29 + j * 11 + (j >> 8));
+	return p;
+}
+
+static bool blob_is(const uint8_t *p, size_t len, uint64_t seed,
+		    size_t want_len)
+{
+	size_t j;
+
+	if (len != want_len || !p)
+		return false;
+	for (j = 0; j < len; j++)
+		if (p[j] != (uint8_t)(seed * 29 + j * 11 + (j >> 8)))
+			return false;
+	return true;
+}
+
+static uint64_t snapshot_bytes(uint64_t index)
+{
+	return 56 + conf_len_of(index) + data_len_of(index);
+}
+
+static int snapshot_save(struct rstore *s, uint64_t index, uint64_t term)
+{
+	uint8_t *conf = blob_make(2 * index, conf_len_of(index));
+	uint8_t *data = blob_make(2 * index + 1, data_len_of(index));
+	int err;
+
+	err = rstore_snapshot_save(s, index, term, conf, conf_len_of(index),
+				   data, data_len_of(index));
+	free(conf);
+	free(data);
+	return err;
+}
+
+/* What went wrong, or NULL if l got snapshot index of term, first. */
+static const char *snapshot_differs(const struct loaded *l, uint64_t index,
+				    uint64_t term)
+{
+	static char why[128];
+
+	if (!l->snaps)
+		return "no snapshot loaded";
+	if (l->snap_index != index || l->snap_term != term)
+		snprintf(why, sizeof(why), "snapshot %" PRIu64 " of term %" PRIu64,
+			 l->snap_index, l->snap_term);
+	else if (l->n_before_snap)
+		snprintf(why, sizeof(why), "after %" PRIu64 " entries",
+			 l->n_before_snap);
+	else if (!blob_is(l->conf, l->conf_len, 2 * index, conf_len_of(index)) ||
+		 !blob_is(l->data, l->data_len, 2 * index + 1,
+			  data_len_of(index)))
+		snprintf(why, sizeof(why), "conf or data differ");
+	else
+		return NULL;
+	return why;
+}
+
+/*
+ * Reopens dir and checks it loads snapshot snap (of term 1; 0: none)
+ * first, then m's entries snap + 1..upto.
+ */
+static void check_reopen_snap(struct fixture *f, const char *dir,
+			      uint32_t seg_bytes, const struct model *m,
+			      uint64_t snap, uint64_t upto, const char *what)
+{
+	const char *why = NULL;
+	int err;
+
+	fx_close(f);
+	err = fx_open(f, dir, seg_bytes);
+	if (err)
+		why = f->err;
+	else if (snap)
+		why = snapshot_differs(&f->log, snap, 1);
+	else if (f->log.snaps)
+		why = "a snapshot loaded";
+	if (!why)
+		why = loaded_range_differs(&f->log, m, snap + 1, upto);
+	if (!why && rstore_last_index(f->s) != upto)
+		why = "wrong last index";
+	tap_ok(!why, "%s: reopened with snapshot %" PRIu64 " first, then entries %" PRIu64 "..%" PRIu64 "%s%s",
+	       what, snap, snap + 1, upto, why ? ": " : "", why ? why : "");
+}
+
+static void snap_file(char *buf, const char *dir, uint64_t index,
+		      uint64_t term)
+{
+	snprintf(buf, PATH_LEN, "%s/snap-%016" PRIx64 "-%016" PRIx64 ".snap",
+		 dir, index, term);
+}
+
+static int prefix_filter_n;
+static const char *prefix_filter_p;
+
+static int prefix_filter(const struct dirent *de)
+{
+	return !strncmp(de->d_name, prefix_filter_p, prefix_filter_n);
+}
+
+/* The number of files in dir whose names start with prefix. */
+static int count_files(const char *dir, const char *prefix)
+{
+	struct dirent **de;
+	int i, n;
+
+	prefix_filter_p = prefix;
+	prefix_filter_n = strlen(prefix);
+	n = scandir(dir, &de, prefix_filter, alphasort);
+	for (i = 0; i < n; i++)
+		free(de[i]);
+	if (n >= 0)
+		free(de);
+	return n;
+}
+
+/* The segments of dir are exactly first[0..n-1]. */
+static bool segs_are(const char *dir, const uint64_t *first, int n)
+{
+	uint64_t got[64];
+	int i, k = segs_of(dir, got, 64);
+
+	if (k != n)
+		return false;
+	for (i = 0; i < n; i++)
+		if (got[i] != first[i])
+			return false;
+	return true;
+}
+
+/* A whole file, malloc'd; its size in *len. */
+static uint8_t *file_load(const char *path, size_t *len)
+{
+	long size = file_size(path);
+	uint8_t *buf;
+	int fd;
+
+	*len = 0;
+	if (size < 0)
+		return NULL;
+	buf = malloc(size ? size : 1);
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || read(fd, buf, size) != size) {
+		if (fd >= 0)
+			close(fd);
+		free(buf);
+		return NULL;
+	}
+	close(fd);
+	*len = size;
+	return buf;
+}
+
+static bool file_store(const char *path, const uint8_t *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, buf, len) == (ssize_t)len;
+	close(fd);
+	return ok;
+}
+
+static bool file_copy(const char *from, const char *to)
+{
+	size_t len;
+	uint8_t *buf = file_load(from, &len);
+	bool ok = buf && file_store(to, buf, len);
+
+	free(buf);
+	return ok;
+}
+
+/*
+ * 100 entries of 100 bytes in 4 KiB segments: 1 (1..33), 34 (34..66),
+ * 67 (67..99), 100 (100).
+ */
+static void test_snap_save(void)
+{
+	static const uint64_t after33[] = { 34, 67, 100 }, after66[] = { 67, 100 },
+			      after99[] = { 100 };
+	const char *dir = scratch("snap-save");
+	uint8_t *big = calloc(1, RSTORE_SNAP_CONF_MAX + 1);
+	uint64_t index = 0, term = 0, size = 0;
+	char path[PATH_LEN];
+	int e1, e2, e3, e4, e5, err;
+
+	if (!store_build(dir, SMALL_SEG, 100, 100) ||
+	    fx_open(&fx, dir, SMALL_SEG))
+		return;
+	e1 = rstore_snapshot_info(fx.s, &index, &term, &size);
+	e2 = snapshot_save(fx.s, 101, 1);
+	e3 = snapshot_save(fx.s, 50, 2);
+	e5 = snapshot_save(fx.s, 0, 0);
+	e4 = rstore_snapshot_save(fx.s, 50, 1, big, RSTORE_SNAP_CONF_MAX + 1,
+				  big, 10);
+	tap_ok(e1 == -ENOENT && e2 == -EINVAL && e3 == -EINVAL &&
+	       e4 == -EINVAL && e5 == -EINVAL && !count_files(dir, "snap-") &&
+	       strstr(rstore_error(fx.s), "snapshot: 65537 bytes of conf, 10 of data: more than allowed"),
+	       "no snapshot: -ENOENT (%d); past the log, a wrong term, too much conf, index 0: -EINVAL (%d %d %d %d), no file",
+	       e1, e2, e3, e4, e5);
+	free(big);
+
+	err = snapshot_save(fx.s, 33, 1);
+	snap_file(path, dir, 33, 1);
+	e1 = rstore_snapshot_info(fx.s, &index, &term, &size);
+	tap_ok(!err && !e1 && index == 33 && term == 1 &&
+	       size == snapshot_bytes(33) && file_size(path) == (long)size &&
+	       segs_are(dir, after33, 3) && count_files(dir, "snap-") == 1,
+	       "snapshot at 33: %" PRIu64 " bytes, seg 1 (1..33) unlinked, 34 (34..) kept: %d %s",
+	       size, err, err ? rstore_error(fx.s) : "");
+	err = snapshot_save(fx.s, 65, 1);
+	snap_file(path, dir, 33, 1);
+	tap_ok(!err && segs_are(dir, after33, 3) && file_size(path) < 0 &&
+	       count_files(dir, "snap-") == 1,
+	       "snapshot at 65: seg 34 (to 66) kept, snapshot 33 unlinked: %d",
+	       err);
+	e1 = snapshot_save(fx.s, 65, 1);
+	e2 = snapshot_save(fx.s, 60, 1);
+	tap_ok(e1 == -EINVAL && e2 == -EINVAL,
+	       "saving at 65 again, or at 60, is refused: %d %d", e1, e2);
+	err = snapshot_save(fx.s, 66, 1);
+	tap_ok(!err && segs_are(dir, after66, 2),
+	       "snapshot at 66: seg 34 unlinked: %d", err);
+	check_reopen_snap(&fx, dir, SMALL_SEG, &model, 66, 100, "snapshot 66");
+	tap_ok(fx.s && !fx.warn[0], "no warning: %s", fx.warn);
+	if (!fx.s)
+		return;
+
+	e1 = rstore_truncate(fx.s, 66);
+	e2 = rstore_truncate(fx.s, 10);
+	tap_ok(e1 == -EINVAL && e2 == -EINVAL &&
+	       strstr(rstore_error(fx.s), "truncate: entries up to 66 are in the snapshot"),
+	       "truncating into the snapshot: -EINVAL: %d %d %s", e1, e2,
+	       rstore_error(fx.s));
+	err = snapshot_save(fx.s, 99, 1);
+	tap_ok(!err && segs_are(dir, after99, 1) &&
+	       count_files(dir, "snap-") == 1,
+	       "snapshot at 99: segs 67 unlinked, 100 kept: %d", err);
+	err = snapshot_save(fx.s, 100, 1);
+	tap_ok(!err && segs_are(dir, after99, 1) &&
+	       rstore_last_index(fx.s) == 100,
+	       "snapshot at 100, the last entry: the last segment is kept: %d",
+	       err);
+	check_reopen_snap(&fx, dir, SMALL_SEG, &model, 100, 100,
+			  "snapshot 100, no entry after");
+	if (!fx.s)
+		return;
+	model.last = 99;
+	e1 = model_append(fx.s, &model, 100, 2, 100, 1);
+	model.last = 100;
+	err = model_append(fx.s, &model, 140, 2, 100, 7);
+	err = err ? err : rstore_sync(fx.s);
+	tap_ok(e1 == -EINVAL && !err && rstore_last_index(fx.s) == 140,
+	       "then appending 100 is refused (%d), 101..140 in term 2 go on: %d",
+	       e1, err);
+	err = rstore_truncate(fx.s, 120);
+	model.last = 119;
+	tap_ok(!err, "truncate from 120, after the snapshot: %d", err);
+	check_reopen_snap(&fx, dir, SMALL_SEG, &model, 100, 119,
+			  "appended and truncated after a snapshot");
+	fx_close(&fx);
+}
+
+/* A crash after the snapshot's rename, before compaction. */
+static void test_snap_crash(void)
+{
+	const char *dir = scratch("snap-crash");
+	char seg1[PATH_LEN], seg34[PATH_LEN], path[PATH_LEN];
+	static const uint64_t all[] = { 1, 34, 67, 100 }, after[] = { 67, 100 };
+	uint8_t *b1, *b34;
+	size_t l1, l34;
+	int err;
+
+	seg_file(seg1, dir, 1);
+	seg_file(seg34, dir, 34);
+	if (!store_build(dir, SMALL_SEG, 100, 100) ||
+	    fx_open(&fx, dir, SMALL_SEG))
+		return;
+	b1 = file_load(seg1, &l1);
+	b34 = file_load(seg34, &l34);
+	err = snapshot_save(fx.s, 70, 1);
+	fx_close(&fx);
+	tap_ok(!err && b1 && b34 && file_store(seg1, b1, l1) &&
+	       file_store(seg34, b34, l34) && segs_are(dir, all, 4),
+	       "snapshot at 70, then segs 1 and 34 put back: %d", err);
+	free(b1);
+	free(b34);
+	snap_file(path, dir, 70, 1);
+	check_reopen_snap(&fx, dir, SMALL_SEG, &model, 70, 100,
+			  "segments the snapshot covers still there");
+	tap_ok(fx.s && !fx.warn[0] && segs_are(dir, all, 4),
+	       "no warning, nothing unlinked by the open: %s", fx.warn);
+	err = fx.s ? snapshot_save(fx.s, 80, 1) : -1;
+	tap_ok(!err && segs_are(dir, after, 2) && file_size(path) < 0,
+	       "the next snapshot (80) unlinks them, and snapshot 70: %d", err);
+	check_reopen_snap(&fx, dir, SMALL_SEG, &model, 80, 100, "then");
+	fx_close(&fx);
+}
+
+static bool chop_to(const char *path, long len)
+{
+	return !truncate(path, len);
+}
+
+static bool chop_one_byte(const char *path)
+{
+	return chop_to(path, file_size(path) - 1);
+}
+
+static bool chop_in_header(const char *path)
+{
+	return chop_to(path, 10);
+}
+
+static bool flip_in_data(const char *path)
+{
+	return file_xor(path, 52 + 300);
+}
+
+static bool flip_data_len(const char *path)
+{
+	return file_xor(path, 41);
+}
+
+static bool flip_crc(const char *path)
+{
+	return file_xor(path, file_size(path) - 2);
+}
+
+/*
+ * Snapshots 40 and 45 (as if a crash had kept 40), 100 entries in 4 KiB
+ * segments; 45 damaged.
+ */
+static void test_snap_corrupt(void)
+{
+	static const struct {
+		const char *what;
+		bool (*damage)(const char *path);
+		const char *why;
+	} cases[] = {
+		{ "a data byte flipped", flip_in_data, "crc mismatch" },
+		{ "a crc byte flipped", flip_crc, "crc mismatch" },
+		{ "its data length flipped", flip_data_len,
+		  "header crc mismatch" },
+		{ "one byte short", chop_one_byte,
+		  "7623 bytes, the header says 7624" },
+		{ "cut to 10 bytes", chop_in_header,
+		  "10 bytes, shorter than a header" },
+	};
+	const char *dir = scratch("snap-corrupt");
+	char p40[PATH_LEN], p45[PATH_LEN], p70[PATH_LEN], want[2 * PATH_LEN];
+	uint8_t *b40 = NULL, *b45 = NULL;
+	size_t l40 = 0, l45 = 0, i;
+	struct snap sn;
+	int err;
+
+	snap_file(p40, dir, 40, 1);
+	snap_file(p45, dir, 45, 1);
+	snap_file(p70, dir, 70, 1);
+	if (!store_build(dir, SMALL_SEG, 100, 100) ||
+	    fx_open(&fx, dir, SMALL_SEG))
+		return;
+	err = snapshot_save(fx.s, 40, 1);
+	b40 = file_load(p40, &l40);
+	err = err ? err : snapshot_save(fx.s, 45, 1);
+	b45 = file_load(p45, &l45);
+	fx_close(&fx);
+	if (!tap_ok(!err && b40 && b45 && file_size(p40) < 0 &&
+		    file_store(p40, b40, l40),
+		    "snapshots 40 and 45, 40 put back: %d", err))
+		goto out;
+	check_reopen_snap(&fx, dir, SMALL_SEG, &model, 45, 100,
+			  "both valid: the newest");
+	fx_close(&fx);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		cases[i].damage(p45);
+		snprintf(want, sizeof(want), "%s: %s", p45, cases[i].why);
+		check_reopen_snap(&fx, dir, SMALL_SEG, &model, 40, 100,
+				  cases[i].what);
+		tap_ok(strstr(fx.warn, want) &&
+		       strstr(fx.warn, "; skipped this snapshot") &&
+		       file_size(p45) >= 0,
+		       "%s: skipped with a warning, the file left: %s",
+		       cases[i].what, fx.warn);
+		fx_close(&fx);
+		file_store(p45, b45, l45);
+	}
+
+	err = fx_open(&fx, dir, SMALL_SEG);
+	err = err ? err : snapshot_save(fx.s, 70, 1);
+	fx_close(&fx);
+	tap_ok(!err && file_size(p40) < 0 && file_size(p45) < 0 &&
+	       seg_exists(dir, 67) && !seg_exists(dir, 34),
+	       "snapshot 70 unlinks 40, 45 and segs 1, 34: %d", err);
+	flip_in_data(p70);
+	sn = snap_take(dir);
+	err = fx_open(&fx, dir, SMALL_SEG);
+	snprintf(want, sizeof(want), "%s/seg-%016x.log: entries 1..66 are missing: the log starts at index 67 and there is no valid snapshot; refusing to start",
+		 dir, 67);
+	tap_ok(err == -EUCLEAN && strstr(fx.err, want) &&
+	       strstr(fx.warn, "crc mismatch; skipped") && !fx.log.snaps &&
+	       !fx.log.n && snap_same(&sn, dir),
+	       "snapshot 70 damaged, no other: refused naming the gap, files untouched: %d %s",
+	       err, fx.err);
+	fx_close(&fx);
+	file_store(p40, b40, l40);
+	err = fx_open(&fx, dir, SMALL_SEG);
+	tap_ok(err == -EUCLEAN &&
+	       strstr(fx.err, "entries 41..66 are missing: the log starts at index 67 and the snapshot ends at 40"),
+	       "with an older valid one (40) that does not reach the log: refused: %d %s",
+	       err, fx.err);
+	fx_close(&fx);
+out:
+	free(b40);
+	free(b45);
+}
+
+/* Builds dir with entries 1..n1 of term 1, n1 + 1..n2 of term 2. */
+static bool build_terms(struct fixture *f, struct model *m, const char *dir,
+			uint64_t n1, uint64_t n2)
+{
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	err = fx_open(f, dir, SMALL_SEG);
+	err = err ? err : model_append(f->s, m, n1, 1, 100, 5);
+	err = err ? err : model_append(f->s, m, n2, 2, 100, 5);
+	err = err ? err : rstore_sync(f->s);
+	if (err)
+		tap_diag("building %s: %d %s", dir, err, f->err);
+	fx_close(f);
+	return !err;
+}
+
+/* Snapshot 80 of term 1 copied in: a crash in rstore_recv_finish(). */
+static void test_snap_install_crash(void)
+{
+	static const uint64_t only81[] = { 81 };
+	static const struct {
+		const char *what;
+		uint64_t n1, n2;	/* the log there: terms 1, then 2 */
+		bool dropped;		/* the log replaced by seg 81 */
+		const char *warn;
+	} cases[] = {
+		{ "a log ending before the snapshot", 60, 60, true,
+		  "the log ends at index 60, before snapshot snap-0000000000000050-0000000000000001.snap (a crash in a snapshot install, or before the log was synced): dropped the log" },
+		{ "a log of another term at the snapshot's index", 50, 90, true,
+		  "seg-0000000000000043.log: entry 80 has term 2, the snapshot's is 1: the log does not go on from the snapshot" },
+		{ "no log at all", 0, 0, true, NULL },
+		{ "a log going on from the snapshot", 90, 90, false, NULL },
+	};
+	char leader[128], dir[128], from[PATH_LEN], to[PATH_LEN];
+	const char *why;
+	size_t i;
+	int err;
+
+	snprintf(leader, sizeof(leader), "%s", scratch("install-crash-leader"));
+	snprintf(dir, sizeof(dir), "%s", scratch("install-crash"));
+	if (!store_build(leader, SMALL_SEG, 100, 100) ||
+	    fx_open(&fx, leader, SMALL_SEG))
+		return;
+	err = snapshot_save(fx.s, 80, 1);
+	fx_close(&fx);
+	snap_file(from, leader, 80, 1);
+	snap_file(to, dir, 80, 1);
+	for (i = 0; !err && i < ARRAY_SIZE(cases); i++) {
+		rm_tree(dir);
+		if (!tap_ok(build_terms(&fx2, &model2, dir, cases[i].n1,
+					cases[i].n2) && file_copy(from, to),
+			    "a log of %" PRIu64 " entries, snapshot 80 copied in",
+			    cases[i].n2))
+			break;
+		err = fx_open(&fx2, dir, SMALL_SEG);
+		why = err ? fx2.err : snapshot_differs(&fx2.log, 80, 1);
+		if (!why && cases[i].dropped &&
+		    (fx2.log.n || rstore_last_index(fx2.s) != 80 ||
+		     !segs_are(dir, only81, 1)))
+			why = "the log is not just an empty seg 81";
+		if (!why && !cases[i].dropped)
+			why = loaded_range_differs(&fx2.log, &model2, 81, 90);
+		if (!why && (cases[i].warn ? !strstr(fx2.warn, cases[i].warn) :
+					     !!fx2.warn[0]))
+			why = fx2.warn[0] ? fx2.warn : "no warning";
+		tap_ok(!why, "snapshot 80 over %s: loaded, the log %s: %s",
+		       cases[i].what, cases[i].dropped ? "dropped" : "kept",
+		       why ? why : fx2.warn);
+		if (cases[i].dropped)
+			model2.last = 80;
+		err = err ? err : model_append(fx2.s, &model2, 95, 3, 100, 4);
+		err = err ? err : rstore_sync(fx2.s);
+		check_reopen_snap(&fx2, dir, SMALL_SEG, &model2, 80, 95,
+				  "then 95 appended");
+		fx_close(&fx2);
+	}
+}
+
+static void test_snap_read(void)
+{
+	const char *dir = scratch("snap-read");
+	char path[PATH_LEN];
+	uint8_t *file, *got, buf[1000];
+	uint64_t off = 0;
+	size_t len = 0;
+	ssize_t n = 0;
+	bool same;
+	int err;
+
+	if (!store_build(dir, SMALL_SEG, 100, 100) ||
+	    fx_open(&fx, dir, SMALL_SEG))
+		return;
+	n = rstore_snapshot_read(fx.s, 50, 0, buf, sizeof(buf));
+	tap_ok(n == -ENOENT, "no snapshot to read: %zd", n);
+	err = snapshot_save(fx.s, 50, 1);
+	snap_file(path, dir, 50, 1);
+	file = file_load(path, &len);
+	got = calloc(1, len + 1);
+	while (!err && file && (n = rstore_snapshot_read(fx.s, 50, off, buf,
+							 sizeof(buf) - 7)) > 0) {
+		if (off + n > len)
+			break;
+		memcpy(got + off, buf, n);
+		off += n;
+	}
+	same = file && off == len && !memcmp(got, file, len);
+	tap_ok(!err && n == 0 && same && len == snapshot_bytes(50),
+	       "snapshot 50 read in chunks of 993 bytes: the file verbatim, %zu bytes, then 0: %zd",
+	       len, n);
+	n = rstore_snapshot_read(fx.s, 50, len + 10, buf, sizeof(buf));
+	tap_ok(n == 0, "past the end: 0: %zd", n);
+	n = rstore_snapshot_read(fx.s, 50, len - 3, buf, sizeof(buf));
+	tap_ok(n == 3 && file && !memcmp(buf, file + len - 3, 3),
+	       "the last 3 bytes: %zd", n);
+	err = snapshot_save(fx.s, 60, 1);
+	n = rstore_snapshot_read(fx.s, 50, 0, buf, sizeof(buf));
+	tap_ok(!err && n == -ESTALE &&
+	       strstr(rstore_error(fx.s), "snapshot 50 is gone"),
+	       "after snapshot 60, reading 50: -ESTALE: %zd %s", n,
+	       rstore_error(fx.s));
+	n = rstore_snapshot_read(fx.s, 60, 0, buf, sizeof(buf));
+	tap_ok(n == sizeof(buf), "and 60 reads: %zd", n);
+	free(file);
+	free(got);
+	fx_close(&fx);
+}
+
+/*
+ * Sends leader's snapshot at lindex, bytes from..to, to f as (index, term)
+ * in chunks, byte flip (-1: none) flipped.
+ */
+static int transfer(struct rstore *leader, uint64_t lindex, struct rstore *f,
+		    uint64_t index, uint64_t term, uint64_t from, uint64_t to,
+		    size_t chunk, long flip)
+{
+	uint8_t buf[4096];
+	uint64_t off = from;
+	ssize_t n;
+	int err = 0;
+
+	while (!err && off < to) {
+		n = rstore_snapshot_read(leader, lindex, off, buf,
+					 chunk < to - off ? chunk : to - off);
+		if (n <= 0)
+			return n ? (int)n : -ENODATA;
+		if (flip >= (long)off && flip < (long)off + n)
+			buf[flip - off] ^= 0x20;
+		err = rstore_recv_write(f, index, term, off, buf, n);
+		off += n;
+	}
+	return err;
+}
+
+static bool recv_at(struct rstore *s, uint64_t index, uint64_t term,
+		    uint64_t offset)
+{
+	uint64_t i, t, o;
+
+	return !rstore_recv_state(s, &i, &t, &o) && i == index && t == term &&
+	       o == offset;
+}
+
+static void recv_part(char *buf, const char *dir, uint64_t index,
+		      uint64_t term)
+{
+	snprintf(buf, PATH_LEN, "%s/recv-%016" PRIx64 "-%016" PRIx64 ".part",
+		 dir, index, term);
+}
+
+/* What the follower got from rstore_recv_finish(). */
+static struct loaded got;
+
+/* The follower (fx, 1..50) refuses what is not leader's snapshot 80. */
+static void test_recv_refused(struct rstore *leader, const char *dir,
+			      uint64_t total)
+{
+	const char *other = scratch("recv-other-cluster");
+	struct rstore *x = NULL;
+	struct rstore_meta meta;
+	struct model m = { 0 };
+	uint64_t xtotal = 0;
+	int e1, e2, err;
+
+	err = rstore_open(other, CLUSTER + 1, 1, SMALL_SEG, NULL, NULL, &x,
+			  &meta, NULL, 0, NULL, 0);
+	err = err ? err : model_append(x, &m, 20, 1, 10, 4);
+	err = err ? err : snapshot_save(x, 20, 1);
+	err = err ? err : rstore_snapshot_info(x, NULL, NULL, &xtotal);
+	err = err ? err : transfer(x, 20, fx.s, 20, 1, 0, xtotal, 1000, -1);
+	e1 = err ? err : rstore_recv_finish(fx.s, xtotal, collect_snap, &got);
+	tap_ok(e1 == -EBADMSG &&
+	       strstr(rstore_error(fx.s), "recv-0000000000000014-0000000000000001.part: of cluster 0xc0ffee012345678a, not 0xc0ffee0123456789; unlinked it") &&
+	       rstore_recv_state(fx.s, NULL, NULL, NULL) == -ENOENT &&
+	       !count_files(dir, "recv-") && !count_files(dir, "snap-") &&
+	       !got.snaps && rstore_last_index(fx.s) == 50,
+	       "a snapshot of another cluster: -EBADMSG, unlinked, nothing installed: %d %s",
+	       e1, rstore_error(fx.s));
+	rstore_close(x);
+
+	err = transfer(leader, 80, fx.s, 80, 1, 0, total, 1000, 5000);
+	e1 = err ? err : rstore_recv_finish(fx.s, total, collect_snap, &got);
+	tap_ok(e1 == -EBADMSG && strstr(rstore_error(fx.s), ".part: crc mismatch; unlinked it") &&
+	       !count_files(dir, "recv-") && !count_files(dir, "snap-") &&
+	       !got.snaps && rstore_last_index(fx.s) == 50,
+	       "byte 5000 flipped on the way: -EBADMSG, unlinked, nothing installed: %d %s",
+	       e1, rstore_error(fx.s));
+
+	err = transfer(leader, 80, fx.s, 80, 1, 0, total, 1000, 40);
+	e1 = err ? err : rstore_recv_finish(fx.s, total, collect_snap, &got);
+	tap_ok(e1 == -EBADMSG && strstr(rstore_error(fx.s), "header crc mismatch"),
+	       "byte 40 (the data length) flipped: -EBADMSG: %d %s", e1,
+	       rstore_error(fx.s));
+
+	err = transfer(leader, 80, fx.s, 81, 1, 0, total, 1000, -1);
+	e1 = err ? err : rstore_recv_finish(fx.s, total, collect_snap, &got);
+	tap_ok(e1 == -EBADMSG &&
+	       strstr(rstore_error(fx.s), "the header says index 80 term 1, the name 81 1"),
+	       "snapshot 80 received as 81: -EBADMSG: %d %s", e1,
+	       rstore_error(fx.s));
+
+	err = transfer(leader, 80, fx.s, 80, 1, 0, total, 1000, -1);
+	e2 = err ? err : rstore_recv_finish(fx.s, total + 1, NULL, NULL);
+	e1 = err ? err : rstore_recv_finish(fx.s, total - 1, NULL, NULL);
+	tap_ok(e2 == -ERANGE && e1 == -EBADMSG &&
+	       strstr(rstore_error(fx.s), "bytes, not") && !got.snaps &&
+	       !count_files(dir, "recv-") && !count_files(dir, "snap-"),
+	       "finishing before the end: -ERANGE (%d); with more bytes than the total: -EBADMSG (%d) %s",
+	       e2, e1, rstore_error(fx.s));
+}
+
+/* Leader (node 1): 120 entries, snapshot 80; follower (node 2): 1..50. */
+static void test_recv(void)
+{
+	static const uint64_t only81[] = { 81 };
+	char ldir[128], dir[128], path[PATH_LEN], lpath[PATH_LEN], p79[PATH_LEN];
+	uint8_t *mine = NULL, *theirs = NULL;
+	size_t len = 0, llen = 0;
+	uint64_t total = snapshot_bytes(80), i, t, o;
+	struct rstore *leader;
+	uint8_t ten[10] = { 0 };
+	int e1, e2, err;
+
+	snprintf(ldir, sizeof(ldir), "%s", scratch("recv-leader"));
+	snprintf(dir, sizeof(dir), "%s", scratch("recv-follower"));
+	memset(&model2, 0, sizeof(model2));
+	err = fx_open_as(&fx2, ldir, CLUSTER, 1, SMALL_SEG);
+	err = err ? err : model_append(fx2.s, &model2, 120, 1, 100, 8);
+	err = err ? err : snapshot_save(fx2.s, 80, 1);
+	if (err || !store_build(dir, SMALL_SEG, 50, 100) ||
+	    fx_open(&fx, dir, SMALL_SEG)) {
+		tap_ok(false, "recv: setting up: %d %s", err, fx2.err);
+		fx_close(&fx2);
+		return;
+	}
+	leader = fx2.s;
+	e1 = rstore_recv_state(fx.s, &i, &t, &o);
+	tap_ok(e1 == -ENOENT, "nothing being received: %d", e1);
+	test_recv_refused(leader, dir, total);
+
+	recv_part(path, dir, 80, 1);
+	recv_part(p79, dir, 79, 1);
+	err = transfer(leader, 80, fx.s, 80, 1, 0, 500, 100, -1);
+	e1 = rstore_recv_write(fx.s, 79, 1, 100, ten, sizeof(ten));
+	tap_ok(!err && e1 == -ERANGE && recv_at(fx.s, 79, 1, 0) &&
+	       file_size(path) < 0 && file_size(p79) == 0,
+	       "500 bytes of (80, 1), then a chunk of (79, 1) at 100: -ERANGE, and the part restarts at (79, 1, 0): %d %d",
+	       err, e1);
+	e1 = rstore_recv_write(fx.s, 79, 1, 0, ten, sizeof(ten));
+	err = transfer(leader, 80, fx.s, 80, 1, 0, 30, 1000, -1);
+	tap_ok(!e1 && !err && recv_at(fx.s, 80, 1, 30) && file_size(p79) < 0,
+	       "10 bytes of 79, then 30 of 80: back to (80, 1, 30): %d %d",
+	       e1, err);
+
+	fx_close(&fx);
+	err = fx_open(&fx, dir, SMALL_SEG);
+	tap_ok(!err && recv_at(fx.s, 80, 1, 30) && !fx.warn[0] &&
+	       !loaded_differs(&fx.log, &model, 50),
+	       "reopened mid-header: receiving (80, 1) at 30, the log 1..50: %d %s",
+	       err, fx.err);
+	if (err)
+		goto out;
+	e1 = rstore_recv_write(fx.s, 80, 1, 20, ten, sizeof(ten));
+	e2 = rstore_recv_write(fx.s, 80, 1, 31, ten, sizeof(ten));
+	tap_ok(e1 == -ERANGE && e2 == -ERANGE && recv_at(fx.s, 80, 1, 30) &&
+	       file_size(path) == 30 &&
+	       strstr(rstore_error(fx.s), "a chunk at offset 31, but 30 bytes are received"),
+	       "chunks at 20 and 31: -ERANGE, nothing written: %d %d %s", e1,
+	       e2, rstore_error(fx.s));
+	err = transfer(leader, 80, fx.s, 80, 1, 30, 7000, 1000, -1);
+	fx_close(&fx);
+	err = err ? err : fx_open(&fx, dir, SMALL_SEG);
+	tap_ok(!err && recv_at(fx.s, 80, 1, 7000),
+	       "7000 bytes, reopened: receiving (80, 1) at 7000: %d %s", err,
+	       fx.err);
+	if (err)
+		goto out;
+	e1 = rstore_recv_finish(fx.s, total, collect_snap, &got);
+	err = transfer(leader, 80, fx.s, 80, 1, 7000, total, 4096, -1);
+	e2 = err ? err : rstore_recv_finish(fx.s, total, collect_snap, &got);
+	snap_file(path, dir, 80, 1);
+	snap_file(lpath, ldir, 80, 1);
+	mine = file_load(path, &len);
+	theirs = file_load(lpath, &llen);
+	tap_ok(e1 == -ERANGE && !e2 && !snapshot_differs(&got, 80, 1) &&
+	       got.snaps == 1,
+	       "finishing at 7000: -ERANGE (%d); at %" PRIu64 ": the snapshot handed over: %d %s",
+	       e1, total, e2, e2 ? rstore_error(fx.s) : "");
+	tap_ok(mine && theirs && len == llen && !memcmp(mine, theirs, len) &&
+	       !count_files(dir, "recv-") && count_files(dir, "snap-") == 1 &&
+	       rstore_recv_state(fx.s, NULL, NULL, NULL) == -ENOENT &&
+	       !rstore_snapshot_info(fx.s, &i, &t, &o) && i == 80 && t == 1 &&
+	       o == total,
+	       "the leader's snapshot file, byte for byte, %zu bytes; no part left",
+	       len);
+	tap_ok(rstore_last_index(fx.s) == 80 && segs_are(dir, only81, 1),
+	       "the follower's log replaced by an empty seg 81: last index %" PRIu64,
+	       rstore_last_index(fx.s));
+	e1 = rstore_recv_write(fx.s, 80, 1, 0, ten, sizeof(ten));
+	tap_ok(e1 == -ESTALE, "receiving snapshot 80 again: -ESTALE: %d", e1);
+	model.last = 80;
+	err = model_append(fx.s, &model, 90, 2, 100, 3);
+	err = err ? err : rstore_sync(fx.s);
+	tap_ok(!err, "appending 81..90: %d", err);
+	check_reopen_snap(&fx, dir, SMALL_SEG, &model, 80, 90,
+			  "after a received snapshot");
+	if (!fx.s)
+		goto out;
+	err = transfer(leader, 80, fx.s, 85, 1, 0, 100, 100, -1);
+	err = err ? err : snapshot_save(fx.s, 88, 2);
+	e1 = err ? err : rstore_recv_finish(fx.s, 100, NULL, NULL);
+	tap_ok(e1 == -ESTALE && !count_files(dir, "recv-") &&
+	       rstore_recv_state(fx.s, NULL, NULL, NULL) == -ENOENT,
+	       "100 bytes of a snapshot 85, then a snapshot of our own at 88: finishing 85 is -ESTALE, the part unlinked: %d %s",
+	       e1, rstore_error(fx.s));
+out:
+	free(mine);
+	free(theirs);
+	loaded_free(&got);
+	fx_close(&fx);
+	fx_close(&fx2);
+}
+
 static int write_text(const char *path, const char *text)
 {
 	int fd = open(path, O_WRONLY);
@@ -1244,6 +2075,43 @@ static void test_full_disk(const char *mnt)
 	fx_close(&fx);
 }
 
+/* A snapshot that does not fit breaks nothing. */
+static void test_snap_full_disk(const char *mnt)
+{
+	char dir[128], filler[PATH_LEN], path[PATH_LEN];
+	uint64_t index = 0;
+	int e1, e2, err;
+
+	path_of(dir, mnt, "store");
+	path_of(filler, mnt, "filler");
+	rm_tree(dir);
+	memset(&model, 0, sizeof(model));
+	err = fx_open(&fx, dir, 0);
+	err = err ? err : model_append(fx.s, &model, 20, 1, 100, 5);
+	err = err ? err : rstore_sync(fx.s);
+	err = err ? err : snapshot_save(fx.s, 10, 1);
+	if (!tap_ok(!err, "snapshot 10 of 20 entries on the tmpfs: %d %s", err,
+		    fx.s ? rstore_error(fx.s) : fx.err))
+		goto out;
+	fill(filler, 0);
+	e1 = snapshot_save(fx.s, 15, 1);
+	path_of(path, dir, "snap-000000000000000f-0000000000000001.tmp");
+	e2 = rstore_snapshot_info(fx.s, &index, NULL, NULL);
+	tap_ok(e1 == -ENOSPC && !e2 && index == 10 && file_size(path) < 0 &&
+	       strstr(rstore_error(fx.s), ".tmp: write: No space left on device"),
+	       "snapshot 15 on a full disk: -ENOSPC, no tmp file left, snapshot 10 current: %d %s",
+	       e1, rstore_error(fx.s));
+	unlink(filler);
+	err = model_append(fx.s, &model, 21, 1, 100, 1);
+	err = err ? err : rstore_sync(fx.s);
+	err = err ? err : snapshot_save(fx.s, 15, 1);
+	tap_ok(!err, "space freed: the store was not broken, append, sync and snapshot 15 work: %d %s",
+	       err, err ? rstore_error(fx.s) : "");
+	check_reopen_snap(&fx, dir, 0, &model, 15, 21, "then");
+out:
+	fx_close(&fx);
+}
+
 /* Last: it leaves the process in a mount namespace of its own. */
 static void test_enospc(void)
 {
@@ -1258,6 +2126,7 @@ static void test_enospc(void)
 		    strerror(-err)))
 		return;
 	test_full_disk(mnt);
+	test_snap_full_disk(mnt);
 	if (umount(mnt) < 0)
 		tap_diag("umount %s: %s", mnt, strerror(errno));
 }
@@ -1288,8 +2157,15 @@ int main(void)
 	test_segment_set();
 	test_meta_corrupt();
 	test_sync_fails();
+	test_snap_save();
+	test_snap_crash();
+	test_snap_corrupt();
+	test_snap_install_crash();
+	test_snap_read();
+	test_recv();
 	test_enospc();
 	loaded_free(&fx.log);
+	loaded_free(&fx2.log);
 	rm_tree(base);
 	return tap_done();
 }

@@ -38,16 +38,31 @@ static void fill_random(uint8_t *p, size_t n)
 
 static const struct wire_peer_hdr hdr = {
 	.cluster = 0x1122334455667788ULL, .stamp = 0xfedcba9876543210ULL,
+	.incarnation = 0x0badc0ffee0ddf00ULL,
 };
 
 static struct raft_msg msg_of(uint8_t type)
 {
-	return (struct raft_msg){
+	struct raft_msg m = {
 		.type = type, .from = 1, .to = 0xfffffffe, .term = 77,
 		.index = 1000, .log_term = 76, .commit = 999, .ok = type & 1,
 		.hint_index = 0x0102030405060708ULL, .hint_term = 5,
 		.read_ctx = UINT64_MAX,
 	};
+
+	/* Snapshot messages put their offset and total in the hint fields. */
+	if (type == RAFT_MSG_SNAPSHOT || type == RAFT_MSG_SNAPSHOT_REPLY) {
+		m.hint_index = m.hint_term = 0;
+		m.offset = 0x0102030405060708ULL;
+		m.total = m.offset + 7;
+	}
+	if (type == RAFT_MSG_SNAPSHOT) {
+		m.data = (const uint8_t *)"chunk";
+		m.data_len = 5;
+	}
+	if (type == RAFT_MSG_VOTE)
+		m.flags = RAFT_MSG_F_TRANSFER;
+	return m;
 }
 
 static bool entries_equal(const struct raft_msg *a, const struct raft_msg *b)
@@ -74,6 +89,9 @@ static bool msgs_equal(const struct raft_msg *a, const struct raft_msg *b)
 	       a->log_term == b->log_term && a->commit == b->commit &&
 	       a->ok == b->ok && a->hint_index == b->hint_index &&
 	       a->hint_term == b->hint_term && a->read_ctx == b->read_ctx &&
+	       a->flags == b->flags && a->offset == b->offset &&
+	       a->total == b->total && a->data_len == b->data_len &&
+	       (!a->data_len || !memcmp(a->data, b->data, a->data_len)) &&
 	       a->n_entries == b->n_entries && entries_equal(a, b);
 }
 
@@ -91,6 +109,7 @@ static int round_trip(const struct raft_msg *m, uint8_t *buf, const char *what)
 		return -1;
 	if (!tap_ok(!wire_peer_decode(&h, &out, ents, buf, (size_t)len) &&
 		    h.cluster == hdr.cluster && h.stamp == hdr.stamp &&
+		    h.incarnation == hdr.incarnation &&
 		    msgs_equal(m, &out), "%s: decodes to the same", what))
 		return -1;
 	return len;
@@ -131,8 +150,9 @@ static void test_types(void)
 
 		snprintf(what, sizeof(what), "message type %u", type);
 		len = round_trip(&m, buf, what);
-		tap_ok(len == WIRE_PEER_HDR, "%s: %d bytes, the header only",
-		       what, len);
+		tap_ok(len == WIRE_PEER_HDR + (int)m.data_len,
+		       "%s: %d bytes, the header only%s", what, len,
+		       m.data_len ? " and its data" : "");
 		if (len > 0)
 			refuses_truncated_and_trailing(buf, (size_t)len, what);
 	}
@@ -223,6 +243,38 @@ static void test_append_limits(void)
 	       "a buffer short of the header: -EMSGSIZE");
 }
 
+static void refuses(const struct raft_msg *m, void (*change)(uint8_t *buf),
+		    const char *what);
+
+static void test_snapshot_refusals(void)
+{
+	struct raft_msg m = msg_of(RAFT_MSG_SNAPSHOT);
+	struct raft_conf conf = { .n = 2, .m = { { .id = 1, .voter = true },
+						 { .id = 7, .addr = "fd00::7" } } };
+	struct raft_entry e = { .term = 5, .type = RAFT_ENTRY_CONFIG };
+	uint8_t cbuf[RAFT_CONF_MAX];
+	uint8_t buf[WIRE_DGRAM_MAX];
+	int clen;
+
+	m.offset = 7;
+	m.total = 7;
+	refuses(&m, NULL, "a snapshot chunk at its end");
+	m.offset = 0;
+	m.total = 4;
+	refuses(&m, NULL, "a snapshot chunk past its total");
+	m.data_len = 0;
+	m.total = 10;
+	refuses(&m, NULL, "an empty snapshot chunk");
+	clen = raft_conf_encode(&conf, cbuf, sizeof(cbuf));
+	e.data = cbuf;
+	e.len = (uint32_t)clen;
+	m = msg_of(RAFT_MSG_APPEND);
+	m.entries = &e;
+	m.n_entries = 1;
+	tap_ok(clen > 0 && round_trip(&m, buf, "a membership entry") > 0,
+	       "a membership entry of %d bytes goes through", clen);
+}
+
 /* Encodes m, lets change() spoil it, checks the decoder refuses it. */
 static void refuses(const struct raft_msg *m, void (*change)(uint8_t *buf),
 		    const char *what)
@@ -247,7 +299,7 @@ static void bad_magic(uint8_t *buf)
 
 static void bad_version(uint8_t *buf)
 {
-	buf[2] = WIRE_VERSION + 1;
+	buf[2] = WIRE_PEER_VERSION + 1;
 }
 
 static void type_zero(uint8_t *buf)
@@ -262,7 +314,7 @@ static void type_too_high(uint8_t *buf)
 
 static void unknown_flag(uint8_t *buf)
 {
-	buf[WIRE_PEER_HDR - 3] |= 0x02;
+	buf[WIRE_PEER_HDR - 3] |= 0x04;
 }
 
 static void too_many_entries(uint8_t *buf)
@@ -287,8 +339,10 @@ static void test_refusals(void)
 	m.n_entries = 1;
 	refuses(&m, NULL, "entries in a heartbeat");
 	m.type = RAFT_MSG_APPEND;
-	e.type = 3;
+	e.type = 4;
 	refuses(&m, NULL, "an entry of unknown type");
+	e.type = RAFT_ENTRY_CONFIG;
+	refuses(&m, NULL, "a membership entry that does not decode");
 	e.type = RAFT_ENTRY_NOOP;
 	refuses(&m, NULL, "a noop with data");
 	e.type = RAFT_ENTRY_COMMAND;
@@ -299,6 +353,7 @@ static void test_refusals(void)
 	e.term = m.term;
 	m.index = UINT64_MAX;
 	refuses(&m, NULL, "entries past the last index");
+	test_snapshot_refusals();
 }
 
 static void test_request(void)
