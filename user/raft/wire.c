@@ -210,7 +210,43 @@ int wire_request_encode(const struct wire_request *r, uint8_t *buf, size_t size)
 
 static bool kind_valid(uint8_t kind)
 {
-	return kind == WIRE_REQ_KV || kind == WIRE_REQ_STATUS;
+	return kind == WIRE_REQ_KV || kind == WIRE_REQ_STATUS ||
+	       kind == WIRE_REQ_ADMIN;
+}
+
+int wire_admin_encode(const struct wire_admin *a, uint8_t *buf, size_t size)
+{
+	struct cursor c = { .out = buf, .len = size };
+	size_t alen = strnlen(a->addr, sizeof(a->addr));
+
+	if (!a->op || a->op > WIRE_ADMIN_TRANSFER || !a->id ||
+	    alen >= sizeof(a->addr) || (a->op == WIRE_ADMIN_ADD) != !!alen)
+		return -EINVAL;
+	put(&c, a->op, 1);
+	put(&c, a->id, 4);
+	put(&c, alen, 1);
+	put_bytes(&c, a->addr, alen);
+	return c.bad ? -EMSGSIZE : (int)c.pos;
+}
+
+int wire_admin_decode(struct wire_admin *a, const uint8_t *buf, size_t len)
+{
+	struct cursor c = { .in = buf, .len = len };
+	const uint8_t *addr;
+	size_t alen;
+
+	memset(a, 0, sizeof(*a));
+	a->op = (uint8_t)get(&c, 1);
+	a->id = (uint32_t)get(&c, 4);
+	alen = (size_t)get(&c, 1);
+	if (c.bad || !a->op || a->op > WIRE_ADMIN_TRANSFER || !a->id ||
+	    alen >= sizeof(a->addr) || (a->op == WIRE_ADMIN_ADD) != !!alen)
+		return -EBADMSG;
+	addr = get_bytes(&c, alen);
+	if (!addr || c.pos != len || memchr(addr, '\0', alen))
+		return -EBADMSG;
+	memcpy(a->addr, addr, alen);
+	return 0;
 }
 
 int wire_request_decode(struct wire_request *r, const uint8_t *buf, size_t len)
@@ -276,6 +312,8 @@ int wire_reply_decode(struct wire_reply *r, const uint8_t *buf, size_t len)
 
 #define PEER_ACTIVE	0x01
 #define PEER_PROBING	0x02
+#define PEER_VOTER	0x04
+#define PEER_SNAPSHOT	0x08
 
 int wire_status_encode(const struct wire_status *st, uint8_t *buf, size_t size)
 {
@@ -305,8 +343,27 @@ int wire_status_encode(const struct wire_status *st, uint8_t *buf, size_t size)
 		put(&c, p->match, 8);
 		put(&c, p->next, 8);
 		put(&c, (p->active ? PEER_ACTIVE : 0) |
-		    (p->probing ? PEER_PROBING : 0), 1);
+		    (p->probing ? PEER_PROBING : 0) |
+		    (p->voter ? PEER_VOTER : 0) |
+		    (p->snapshot ? PEER_SNAPSHOT : 0), 1);
 		put(&c, p->inflight, 2);
+		put(&c, p->snap_offset, 8);
+	}
+	put(&c, r->snap_index, 8);
+	put(&c, r->snap_term, 8);
+	put(&c, r->conf_index, 8);
+	put(&c, r->transfer_to, 4);
+	put(&c, (r->voter ? 1 : 0) | (st->hints ? 2 : 0), 1);
+	put(&c, st->kv_leases, 8);
+	put(&c, st->members.n, 1);
+	for (unsigned int i = 0; i < st->members.n && i < RAFT_MAX_NODES; i++) {
+		const struct raft_member *m = &st->members.m[i];
+		size_t alen = strnlen(m->addr, sizeof(m->addr) - 1);
+
+		put(&c, m->id, 4);
+		put(&c, m->voter, 1);
+		put(&c, alen, 1);
+		put_bytes(&c, m->addr, alen);
 	}
 	return c.bad ? -EMSGSIZE : (int)c.pos;
 }
@@ -315,6 +372,7 @@ int wire_status_decode(struct wire_status *st, const uint8_t *buf, size_t len)
 {
 	struct raft_status *r = &st->raft;
 	struct cursor c = { .in = buf, .len = len };
+	uint8_t flags;
 
 	memset(st, 0, sizeof(*st));
 	r->id = (uint32_t)get(&c, 4);
@@ -337,15 +395,41 @@ int wire_status_decode(struct wire_status *st, const uint8_t *buf, size_t len)
 		return -EBADMSG;
 	for (unsigned int i = 0; i < r->n_peers; i++) {
 		struct raft_peer_status *p = &r->peers[i];
-		uint8_t flags;
 
 		p->id = (uint32_t)get(&c, 4);
 		p->match = get(&c, 8);
 		p->next = get(&c, 8);
 		flags = (uint8_t)get(&c, 1);
 		p->inflight = (unsigned int)get(&c, 2);
+		p->snap_offset = get(&c, 8);
 		p->active = flags & PEER_ACTIVE;
 		p->probing = flags & PEER_PROBING;
+		p->voter = flags & PEER_VOTER;
+		p->snapshot = flags & PEER_SNAPSHOT;
+	}
+	r->snap_index = get(&c, 8);
+	r->snap_term = get(&c, 8);
+	r->conf_index = get(&c, 8);
+	r->transfer_to = (uint32_t)get(&c, 4);
+	flags = (uint8_t)get(&c, 1);
+	r->voter = flags & 1;
+	st->hints = flags & 2;
+	st->kv_leases = get(&c, 8);
+	st->members.n = (unsigned int)get(&c, 1);
+	if (c.bad || st->members.n > RAFT_MAX_NODES)
+		return -EBADMSG;
+	for (unsigned int i = 0; i < st->members.n; i++) {
+		struct raft_member *m = &st->members.m[i];
+		const uint8_t *addr;
+		size_t alen;
+
+		m->id = (uint32_t)get(&c, 4);
+		m->voter = get(&c, 1);
+		alen = (size_t)get(&c, 1);
+		addr = get_bytes(&c, alen);
+		if (c.bad || alen >= sizeof(m->addr) || memchr(addr, '\0', alen))
+			return -EBADMSG;
+		memcpy(m->addr, addr, alen);
 	}
 	if (c.bad || c.pos != len)
 		return -EBADMSG;

@@ -22,6 +22,13 @@
  * four fields, u8 code, u32 leader id, u8 length and the leader's client
  * address ("198.18.0.1:7001"), then for WIRE_OK a kv result or, for
  * WIRE_REQ_STATUS, a struct wire_status (wire_status_encode()).
+ *
+ * WIRE_REQ_ADMIN asks the leader to change the cluster: u8 op (enum
+ * wire_admin_op), u32 node id, u8 length and the node's address (ADD
+ * only).  A WIRE_DONE reply, once the change is committed (TRANSFER: once
+ * under way), carries a line of text saying what was done; a
+ * WIRE_BAD_REQUEST reply says why not, WIRE_BUSY that another change is
+ * under way (retry).
  */
 #ifndef LAMPORT_RAFT_WIRE_H
 #define LAMPORT_RAFT_WIRE_H
@@ -49,7 +56,25 @@
 enum wire_kind {
 	WIRE_REQ_KV = 1,
 	WIRE_REQ_STATUS,
+	WIRE_REQ_ADMIN,
 };
+
+enum wire_admin_op {
+	WIRE_ADMIN_ADD = 1,	/* a new member, as a non-voter first */
+	WIRE_ADMIN_REMOVE,
+	WIRE_ADMIN_TRANSFER,	/* leadership, to a voter */
+};
+
+struct wire_admin {
+	uint8_t op;		/* enum wire_admin_op */
+	uint32_t id;
+	char addr[RAFT_MEMBER_ADDR_MAX];	/* ADD: its --peers address */
+};
+
+/* 0 and the length, or -EINVAL (bad op, id 0, address) / -EMSGSIZE. */
+int wire_admin_encode(const struct wire_admin *a, uint8_t *buf, size_t size);
+/* Exactly len bytes: 0 or -EBADMSG. */
+int wire_admin_decode(struct wire_admin *a, const uint8_t *buf, size_t len);
 
 enum wire_code {
 	WIRE_DONE,		/* the result follows */
@@ -125,6 +150,9 @@ struct wire_status {
 	uint8_t transport;	/* enum wire_transport */
 	uint64_t kv_keys;
 	uint64_t kv_digest;	/* equal on replicas at the same applied */
+	uint64_t kv_leases;
+	bool hints;		/* the failure detector's hints are heard */
+	struct raft_conf members;	/* the membership in force (n 0: none) */
 };
 
 int wire_status_encode(const struct wire_status *st, uint8_t *buf, size_t size);

@@ -387,7 +387,7 @@ static void test_request(void)
 	buf[3] = 0;
 	tap_ok(wire_request_decode(&out, buf, 12) == -EBADMSG,
 	       "kind 0: refused");
-	buf[3] = WIRE_REQ_STATUS + 1;
+	buf[3] = WIRE_REQ_ADMIN + 1;
 	tap_ok(wire_request_decode(&out, buf, 12) == -EBADMSG,
 	       "an unknown kind: refused");
 	buf[3] = WIRE_REQ_STATUS;
@@ -470,7 +470,7 @@ static void test_reply_refusals(void)
 	tap_ok(wire_reply_decode(&out, buf, WIRE_REPLY_HDR + WIRE_ADDR_MAX) ==
 	       -EBADMSG, "an address of WIRE_ADDR_MAX bytes: refused");
 	buf[17] = 15;
-	buf[3] = 3;
+	buf[3] = WIRE_REQ_ADMIN + 1;
 	tap_ok(wire_reply_decode(&out, buf, (size_t)len) == -EBADMSG,
 	       "an unknown kind: refused");
 	tap_ok(wire_reply_encode(&r, buf, WIRE_REPLY_HDR) == -EMSGSIZE,
