@@ -132,6 +132,7 @@ test-user: user selftests
 		$(S)/host-tests $(BUILD)/user/tests/test_* \
 		$(SRC)/user/tests/test_cli.sh $(SRC)/user/tests/test_twin.sh \
 		$(S)/tests/test-splat.sh $(SRC)/selftests/trace.sh $(SRC)/selftests/raft.sh \
+		$(SRC)/selftests/raft_ops.sh \
 		$(SRC)/selftests/bench_raft_smoke.sh
 
 # The debug kernel is built (or found in its cache) before the lanes that

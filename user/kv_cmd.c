@@ -18,7 +18,6 @@
 
 #define KV_HELP			"lamport kv help"
 #define MAX_DURATION_MS		(7 * 24 * 3600 * 1000U)
-#define UNKNOWN_WRITE		" (the write may or may not have happened)"
 
 struct kv_args {
 	const char *servers;
@@ -34,6 +33,10 @@ struct kv_action {
 	const char *key;
 	const char *value;
 	const char *expect;	/* cas: NULL for --absent */
+	uint64_t lease;		/* --lease: 0 none */
+	const char *fence_key;	/* --fence KEY=TOKEN: NULL none */
+	size_t fence_keylen;
+	uint64_t fence_token;
 	struct kv_result res;
 };
 
@@ -50,8 +53,10 @@ static void kv_usage(FILE *out)
 		"                  [ --seq N ] OP\n"
 		"       lamport kv [ --server LIST ] [ --timeout MS ] workload [ WORKLOAD ]\n"
 		"       lamport kv help\n"
-		"where  OP := { get KEY | put KEY VALUE | del KEY | cas KEY OLD NEW |\n"
-		"              cas KEY --absent NEW }\n"
+		"where  OP := { get KEY | put KEY VALUE [ WRITE ] | del KEY [ FENCE ] |\n"
+		"              cas KEY OLD NEW [ WRITE ] | cas KEY --absent NEW [ WRITE ] }\n"
+		"       WRITE := [ --lease ID ] [ FENCE ]\n"
+		"       FENCE := --fence FKEY=TOKEN\n"
 		"       LIST := ADDR[,ADDR]... (default $LAMPORT_RAFT_SERVERS, else :7001)\n"
 		"       ADDR := IPV4:PORT | [IPV6]:PORT | :PORT (127.0.0.1)\n"
 		"       MS := how long to try one operation (default 5000)\n"
@@ -60,8 +65,12 @@ static void kv_usage(FILE *out)
 		"                   [ --history FILE ] [ --value-size B ] [ --seed S ]\n"
 		"An operation goes to the leader of the Raft cluster, found by asking\n"
 		"the nodes of LIST; a write is executed once however often it is retried.\n"
-		"cas writes NEW if KEY holds OLD (or, --absent, does not exist). The\n"
-		"exit status is 1 when the key is not found, the cas fails or on error.\n"
+		"cas writes NEW if KEY holds OLD (or, --absent, does not exist).\n"
+		"--lease attaches KEY to lease ID (lamport lease): revoked or expired,\n"
+		"the lease deletes it; get shows a key's lease. --fence applies the\n"
+		"write only while key FKEY is at revision TOKEN (a lock's token).\n"
+		"Exit status: 0 done; 1 on error, a key not found or a cas that failed;\n"
+		"3 fenced (FKEY is not at revision TOKEN); 4 no such lease.\n"
 		"--client and --seq send the operation as client ID's write number N\n"
 		"(a retry, say: the store answers a repeat with the first answer and\n"
 		"refuses a seq older than the client's last as stale).\n"
@@ -95,6 +104,7 @@ static int kv_check(const struct kv_action *op)
 	size_t k = strlen(op->key);
 	size_t v = op->value ? strlen(op->value) : 0;
 	size_t e = op->expect ? strlen(op->expect) : 0;
+	size_t hdr = KV_CMD_HDR;
 
 	if (!k)
 		return invarg("key is empty", op->key);
@@ -104,14 +114,21 @@ static int kv_check(const struct kv_action *op)
 		return too_long("value", v, KV_VALUE_MAX);
 	if (e > KV_VALUE_MAX)
 		return too_long("expected value", e, KV_VALUE_MAX);
-	if (KV_CMD_HDR + k + v + e > KV_CMD_MAX)
-		return too_long("the key and values together", k + v + e,
-				KV_CMD_MAX - KV_CMD_HDR);
+	if (op->lease || op->fence_key)
+		hdr = KV_CMD_HDR2;
+	if (hdr + k + v + e + op->fence_keylen > KV_CMD_MAX)
+		return too_long("the key and values together",
+				k + v + e + op->fence_keylen, KV_CMD_MAX - hdr);
 	return 0;
 }
 
 static int kv_send(struct raft_client *c, struct kv_action *op)
 {
+	struct raft_client_write_opts o = {
+		.lease = op->lease, .fence_key = op->fence_key,
+		.fence_keylen = op->fence_keylen,
+		.fence_token = op->fence_token,
+	};
 	size_t k = strlen(op->key);
 	size_t v = op->value ? strlen(op->value) : 0;
 
@@ -119,37 +136,22 @@ static int kv_send(struct raft_client *c, struct kv_action *op)
 	case KV_GET:
 		return raft_client_get(c, op->key, k, &op->res);
 	case KV_PUT:
-		return raft_client_put(c, op->key, k, op->value, v, &op->res);
+		return raft_client_put_ex(c, op->key, k, op->value, v, &o,
+					  &op->res);
 	case KV_DEL:
-		return raft_client_del(c, op->key, k, &op->res);
+		return raft_client_del_ex(c, op->key, k, &o, &op->res);
 	default:
-		return raft_client_cas(c, op->key, k, op->expect,
-				       op->expect ? strlen(op->expect) : 0,
-				       op->value, v, &op->res);
+		return raft_client_cas_ex(c, op->key, k, op->expect,
+					  op->expect ? strlen(op->expect) : 0,
+					  op->value, v, &o, &op->res);
 	}
 }
 
 static int kv_error(struct raft_client *c, const struct kv_args *a,
 		    const struct kv_action *op, int err)
 {
-	const char *leader = raft_client_leader(c);
-
-	fprintf(stderr, "Error: ");
-	if (err == -ETIMEDOUT) {
-		fprintf(stderr, "no answer from ");
-		raft_cli_print_servers(stderr, a->servers);
-		fprintf(stderr, " within %u ms%s\n", a->timeout_ms,
-			op->op != KV_GET ? UNKNOWN_WRITE : "");
-	} else if (err == -EREMOTEIO) {
-		fprintf(stderr, "%s refused the request: %s\n", leader,
-			raft_client_error(c));
-	} else if (err == -EBADMSG) {
-		fprintf(stderr, "%s sent an answer that cannot be read\n",
-			leader);
-	} else {
-		fprintf(stderr, "%s\n", strerror(-err));
-	}
-	return -1;
+	return raft_cli_call_error(c, a->servers, a->timeout_ms,
+				   op->op != KV_GET, err);
 }
 
 /* Printable ASCII as is, the rest (and quotes) escaped, in quotes. */
@@ -186,6 +188,11 @@ static void kv_print_json(struct ctx *ctx, struct raft_client *c,
 	json_kv_str(&j, "value", r->has_value ? value : NULL);
 	json_kv_u64(&j, "revision", r->revision);
 	json_kv_u64(&j, "index", r->index);
+	json_key(&j, "lease");
+	if (r->lease)
+		json_u64(&j, r->lease);
+	else
+		json_null(&j);
 	json_kv_str(&j, "leader", raft_client_leader(c));
 	json_obj_close(&j);
 }
@@ -208,25 +215,57 @@ static void kv_print_text(const struct kv_action *op)
 		printf("%s %s%s", op->name, op->key, r->has_value ? " = " : "");
 	if (r->has_value)
 		print_value(r);
-	printf(" revision %" PRIu64 "\n", r->revision);
+	printf(" revision %" PRIu64, r->revision);
+	if (r->lease)
+		printf(" lease %" PRIu64, r->lease);
+	putchar('\n');
 }
 
-/* 0, 1 for not found or a failed cas, -1 for an answer that is no result. */
+/* Why the store refused a fenced write or one with a lease. */
+static void kv_print_refusal(const struct kv_action *op)
+{
+	const struct kv_result *r = &op->res;
+
+	if (r->status == KV_NO_LEASE) {
+		fprintf(stderr, "Error: no such lease %" PRIu64 "\n",
+			r->lease ?: op->lease);
+		return;
+	}
+	fprintf(stderr, "Error: fenced: %.*s ", (int)op->fence_keylen,
+		op->fence_key ?: "");
+	if (r->revision)
+		fprintf(stderr, "is at revision %" PRIu64 ", not %" PRIu64 "\n",
+			r->revision, op->fence_token);
+	else
+		fprintf(stderr, "does not exist, not at revision %" PRIu64 "\n",
+			op->fence_token);
+}
+
+/*
+ * 0, 1 for not found or a failed cas, -1 for an answer that is no result
+ * or (with ctx->exit set) a refusal of the lease or the fence.
+ */
 static int kv_print(struct ctx *ctx, struct raft_client *c,
 		    const struct kv_action *op)
 {
 	uint8_t status = op->res.status;
+	bool refused = status == KV_NO_LEASE || status == KV_FENCED;
 
 	if (status != KV_OK && status != KV_NOT_FOUND &&
-	    status != KV_CAS_FAILED) {
+	    status != KV_CAS_FAILED && !refused) {
 		fprintf(stderr, "Error: the store answered \"%s\"\n",
 			kv_status_name(status));
 		return -1;
 	}
 	if (ctx->json)
 		kv_print_json(ctx, c, op);
+	else if (refused)
+		kv_print_refusal(op);
 	else
 		kv_print_text(op);
+	if (refused)
+		return ctx_fail(ctx, status == KV_FENCED ?
+				LAMPORT_EXIT_FENCED : LAMPORT_EXIT_NO_LEASE);
 	return status == KV_OK ? 0 : 1;
 }
 
@@ -257,6 +296,50 @@ static int kv_words(int argc, char **argv, int want, const char *const names[])
 	return 0;
 }
 
+/* --fence FKEY=TOKEN, split at the last '=': 0, or -1 after the error. */
+static int kv_fence(struct kv_action *op, const char *cmd, const char *arg)
+{
+	const char *eq = strrchr(arg, '=');
+	uint64_t token;
+
+	if (!eq || eq == arg)
+		return cli_badarg(cmd, arg, "a fence KEY=TOKEN");
+	if ((size_t)(eq - arg) > KV_KEY_MAX)
+		return cli_badarg(cmd, arg,
+				  "a fence KEY=TOKEN: KEY is over 255 bytes");
+	if (cli_number(cmd, eq + 1, 1, UINT64_MAX,
+		       "a fence token 1..18446744073709551615", &token))
+		return -1;
+	op->fence_key = arg;
+	op->fence_keylen = (size_t)(eq - arg);
+	op->fence_token = token;
+	return 0;
+}
+
+/*
+ * The words of a write: want of them, as names[] says, and --fence, and
+ * --lease if lease.  0, or -1 after the error.
+ */
+static int kv_write_words(struct kv_action *op, bool lease, int argc,
+			  char **argv, int want, const char *const names[])
+{
+	struct cli_opt opts[] = { { .name = "--fence" }, { .name = "--lease" } };
+	char cmd[16];
+	int n;
+
+	snprintf(cmd, sizeof(cmd), "kv %s", op->name);
+	n = cli_take_opts(opts, lease ? 2 : 1, &argc, argv);
+	if (n < 0 || kv_words(argc, argv, want, names))
+		return -1;
+	if (opts[0].value && kv_fence(op, cmd, opts[0].value))
+		return -1;
+	if (opts[1].value &&
+	    cli_number(cmd, opts[1].value, 1, UINT64_MAX,
+		       "a lease id 1..18446744073709551615", &op->lease))
+		return -1;
+	return 0;
+}
+
 static int kv_cmd_get(struct ctx *ctx, const struct kv_args *a, int argc,
 		  char **argv)
 {
@@ -275,7 +358,7 @@ static int kv_cmd_put(struct ctx *ctx, const struct kv_args *a, int argc,
 	static const char *const names[] = { "KEY", "VALUE" };
 	struct kv_action op = { .op = KV_PUT, .name = "put" };
 
-	if (kv_words(argc, argv, 2, names))
+	if (kv_write_words(&op, true, argc, argv, 2, names))
 		return -1;
 	op.key = argv[0];
 	op.value = argv[1];
@@ -288,7 +371,7 @@ static int kv_cmd_del(struct ctx *ctx, const struct kv_args *a, int argc,
 	static const char *const names[] = { "KEY" };
 	struct kv_action op = { .op = KV_DEL, .name = "del" };
 
-	if (kv_words(argc, argv, 1, names))
+	if (kv_write_words(&op, false, argc, argv, 1, names))
 		return -1;
 	op.key = argv[0];
 	return kv_run(ctx, a, &op);
@@ -300,7 +383,7 @@ static int kv_cmd_cas(struct ctx *ctx, const struct kv_args *a, int argc,
 	static const char *const names[] = { "KEY", "OLD", "NEW" };
 	struct kv_action op = { .op = KV_CAS, .name = "cas" };
 
-	if (kv_words(argc, argv, 3, names))
+	if (kv_write_words(&op, true, argc, argv, 3, names))
 		return -1;
 	op.key = argv[0];
 	op.expect = strcmp(argv[1], "--absent") ? argv[1] : NULL;

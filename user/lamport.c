@@ -7,6 +7,9 @@
  *
  * Like ip(8), every failure, usage errors included, exits with status 1
  * after one "Error: ..." line on stderr; help goes to stdout with status 0.
+ * The exceptions: the refusals of the Raft store (lamport kv, lease and
+ * lock: enum lamport_exit) and lock acquire running a command, which exits
+ * with the command's status.
  */
 
 #include <errno.h>
@@ -51,6 +54,8 @@ static const struct cmd objects[] = {
 	{ "bench",	do_bench },
 	{ "raft",	do_raft },
 	{ "kv",		do_kv },
+	{ "lease",	do_lease },
+	{ "lock",	do_lock },
 	{ "help",	do_help },
 	{ NULL, NULL },
 };
@@ -115,6 +120,28 @@ static bool own_options(int n, char **argv)
 	       !strncmp(argv[1], "se", 2) && matches(argv[1], "serve");
 }
 
+/* The object named by word, as run_cmd() would pick it; NULL: none. */
+static const struct cmd *object_named(const char *word)
+{
+	const struct cmd *obj;
+
+	for (obj = objects; obj->name; obj++)
+		if (matches(word, obj->name))
+			return obj;
+	return NULL;
+}
+
+/*
+ * lock acquire runs the command after a "--": the word is kept for it to
+ * see where the command begins.
+ */
+static bool keeps_dashes(int n, char **argv)
+{
+	const struct cmd *obj = n ? object_named(argv[0]) : NULL;
+
+	return obj && obj->run == do_lock;
+}
+
 /*
  * Options may stand anywhere ("lamport node show -j"), so they are taken
  * out of argv, leaving the other words in order; "--" ends them.  An
@@ -129,6 +156,8 @@ static int strip_options(bool *seen, int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		if (!literal && !strcmp(argv[i], "--")) {
 			literal = true;
+			if (keeps_dashes(n, argv))
+				argv[n++] = argv[i];
 			continue;
 		}
 		opt = literal ? -1 : option_lookup(argv[i]);
@@ -190,7 +219,9 @@ int main(int argc, char **argv)
 	if (fflush(stdout) || ferror(stdout)) {
 		fprintf(stderr, "Error: cannot write the output: %s\n",
 			strerror(errno));
-		ret = -1;
+		return 1;
 	}
-	return ret ? 1 : 0;
+	if (!ret)
+		return 0;
+	return ret < 0 && ctx.exit > 0 && ctx.exit < 256 ? ctx.exit : 1;
 }

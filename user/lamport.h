@@ -23,7 +23,23 @@ struct ctx {
 	bool stats;
 	bool nl_ready;
 	struct lnl nl;
+	int exit;		/* of a failure (-1 returned); 0: 1 */
 };
+
+/*
+ * Exit statuses beyond 0 and 1 (an error; for lamport kv also a key not
+ * found or a cas that failed), for the Raft store's refusals.
+ */
+enum lamport_exit {
+	LAMPORT_EXIT_ERROR = 1,
+	LAMPORT_EXIT_HELD = 2,		/* lock acquire: another holds it */
+	LAMPORT_EXIT_FENCED = 3,	/* the fence key is not at the token */
+	LAMPORT_EXIT_NO_LEASE = 4,	/* the lease does not exist (now) */
+	LAMPORT_EXIT_BUSY = 5,		/* no more leases in the store */
+};
+
+/* Fails with status (enum lamport_exit, or a command's): returns -1. */
+int ctx_fail(struct ctx *ctx, int status);
 
 /*
  * An object ("node") or one of its commands ("show").  run() gets the words
@@ -68,6 +84,8 @@ int do_bench(struct ctx *ctx, int argc, char **argv);
 int do_trace(struct ctx *ctx, int argc, char **argv);
 int do_raft(struct ctx *ctx, int argc, char **argv);
 int do_kv(struct ctx *ctx, int argc, char **argv);
+int do_lease(struct ctx *ctx, int argc, char **argv);
+int do_lock(struct ctx *ctx, int argc, char **argv);
 
 /*
  * The parts of the objects that need no kernel, kept apart for the host
@@ -204,5 +222,51 @@ int raft_cli_client(struct raft_client **c, const char *servers,
 /* The same, as client id (0: a random one). */
 int raft_cli_client_as(struct raft_client **c, const char *servers,
 		       unsigned int timeout_ms, uint64_t id);
+
+/* Where the commands of lamport raft, lease and lock send requests. */
+struct raft_cli_args {
+	const char *servers;	/* --server LIST, else the default */
+	unsigned int timeout_ms;	/* --timeout MS, else 5000 */
+};
+
+/*
+ * Takes --server LIST and --timeout MS out of argv, wherever they stand
+ * before a "--" word: the count of words left (the "--" and those after
+ * it included, unchanged), or -1 after the error.
+ */
+int raft_cli_common(struct raft_cli_args *a, int argc, char **argv);
+
+/* An option of a command, taking a value: "--ttl", and what followed it. */
+struct cli_opt {
+	const char *name;
+	const char *value;	/* NULL: not given */
+};
+
+/*
+ * Takes the options of opts out of the words before a "--": the count of
+ * the other words, now first in argv, or -1 after the error.  *argc
+ * becomes the count of words left, a "--" and the words after it moved
+ * right after the others.
+ */
+int cli_take_opts(struct cli_opt *opts, unsigned int n, int *argc,
+		  char **argv);
+
+/* Error: CMD: "ARG" is not WHAT.  Returns -1. */
+int cli_badarg(const char *cmd, const char *arg, const char *what);
+
+/*
+ * A number min..max, else -1 after cli_badarg(cmd, arg, what) where what
+ * names the range ("a lease id 1..18446744073709551615").
+ */
+int cli_number(const char *cmd, const char *arg, uint64_t min, uint64_t max,
+	       const char *what, uint64_t *out);
+
+/*
+ * The error of a failed call of the client, in words: no answer from the
+ * servers within the timeout (for a write: which may have happened), a
+ * refusal, an unreadable answer.  Returns -1.
+ */
+int raft_cli_call_error(struct raft_client *c, const char *servers,
+			unsigned int timeout_ms, bool write, int err);
 
 #endif /* LAMPORT_USER_LAMPORT_H */

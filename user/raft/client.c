@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -47,6 +48,7 @@ struct raft_client {
 	unsigned int next_extra;
 	unsigned int first;	/* asked first by the next call */
 	int answered;		/* -1: nobody yet */
+	int refused;		/* the call's last refusal, -1: none */
 	struct attempt sent[SENT_KEPT];
 	struct raft_client_stats stats;
 	char error[ERROR_MAX];
@@ -130,17 +132,18 @@ static int open_socket(struct raft_client *c, bool v4)
 	return 0;
 }
 
+void raft_client_set_timeout(struct raft_client *c, unsigned int attempt_ms,
+			     unsigned int deadline_ms)
+{
+	c->attempt_ns = (attempt_ms ?: RAFT_CLIENT_ATTEMPT_MS) * NSEC_PER_MSEC;
+	c->deadline_ns = (deadline_ms ?: RAFT_CLIENT_DEADLINE_MS) *
+			 NSEC_PER_MSEC;
+}
+
 static void apply_opts(struct raft_client *c, const struct raft_client_opts *o)
 {
-	unsigned int attempt = RAFT_CLIENT_ATTEMPT_MS;
-	unsigned int deadline = RAFT_CLIENT_DEADLINE_MS;
-
-	if (o && o->attempt_ms)
-		attempt = o->attempt_ms;
-	if (o && o->deadline_ms)
-		deadline = o->deadline_ms;
-	c->attempt_ns = attempt * NSEC_PER_MSEC;
-	c->deadline_ns = deadline * NSEC_PER_MSEC;
+	raft_client_set_timeout(c, o ? o->attempt_ms : 0,
+				o ? o->deadline_ms : 0);
 	c->id = o ? o->id : 0;
 	while (!c->id)
 		c->id = random_u64();
@@ -399,6 +402,7 @@ static int call(struct raft_client *c, uint8_t kind, const void *body,
 	c->stats.calls++;
 	c->first_req = c->next_req;
 	c->error[0] = '\0';
+	c->refused = -1;
 	while (now_ns() < deadline) {
 		ret = attempt(c, server, kind, body, len, deadline, out, buf,
 			      size, &from);
@@ -406,6 +410,8 @@ static int call(struct raft_client *c, uint8_t kind, const void *body,
 			return ret;
 		if (ret && (fixed || is_final(out)))
 			return finish(c, fixed, from, out);
+		if (ret)
+			c->refused = out->code;
 		next = ret ? redirect(c, out, from) : -1;
 		if (next >= 0 && hops++ < MAX_HOPS) {
 			c->stats.redirects++;
@@ -476,15 +482,59 @@ int raft_client_get(struct raft_client *c, const void *key, size_t keylen,
 	return kv_call(c, &cmd, res);
 }
 
-int raft_client_put(struct raft_client *c, const void *key, size_t keylen,
-		    const void *value, size_t vallen, struct kv_result *res)
+/* The options of a write into cmd: false when they are out of range. */
+static bool write_opts(struct kv_cmd *cmd, const struct raft_client_write_opts *o)
+{
+	if (!o)
+		return true;
+	if (o->lease) {
+		if (cmd->op == KV_DEL)
+			return false;
+		cmd->attach_lease = true;
+		cmd->lease = o->lease;
+	}
+	if (o->fence_key) {
+		if (!o->fence_keylen || o->fence_keylen > KV_KEY_MAX ||
+		    !o->fence_token)
+			return false;
+		cmd->fenced = true;
+		cmd->fence_key = o->fence_key;
+		cmd->fence_keylen = (uint16_t)o->fence_keylen;
+		cmd->fence_token = o->fence_token;
+	}
+	return true;
+}
+
+int raft_client_put_ex(struct raft_client *c, const void *key, size_t keylen,
+		       const void *value, size_t vallen,
+		       const struct raft_client_write_opts *opts,
+		       struct kv_result *res)
 {
 	struct kv_cmd cmd = {
 		.op = KV_PUT, .key = key, .keylen = (uint16_t)keylen,
 		.value = value, .vallen = (uint16_t)vallen,
 	};
 
-	if (!lengths_ok(keylen, vallen, 0))
+	if (!lengths_ok(keylen, vallen, 0) || !write_opts(&cmd, opts))
+		return -EINVAL;
+	return kv_call(c, &cmd, res);
+}
+
+int raft_client_put(struct raft_client *c, const void *key, size_t keylen,
+		    const void *value, size_t vallen, struct kv_result *res)
+{
+	return raft_client_put_ex(c, key, keylen, value, vallen, NULL, res);
+}
+
+int raft_client_del_ex(struct raft_client *c, const void *key, size_t keylen,
+		       const struct raft_client_write_opts *opts,
+		       struct kv_result *res)
+{
+	struct kv_cmd cmd = {
+		.op = KV_DEL, .key = key, .keylen = (uint16_t)keylen,
+	};
+
+	if (!lengths_ok(keylen, 0, 0) || !write_opts(&cmd, opts))
 		return -EINVAL;
 	return kv_call(c, &cmd, res);
 }
@@ -492,18 +542,13 @@ int raft_client_put(struct raft_client *c, const void *key, size_t keylen,
 int raft_client_del(struct raft_client *c, const void *key, size_t keylen,
 		    struct kv_result *res)
 {
-	struct kv_cmd cmd = {
-		.op = KV_DEL, .key = key, .keylen = (uint16_t)keylen,
-	};
-
-	if (!lengths_ok(keylen, 0, 0))
-		return -EINVAL;
-	return kv_call(c, &cmd, res);
+	return raft_client_del_ex(c, key, keylen, NULL, res);
 }
 
-int raft_client_cas(struct raft_client *c, const void *key, size_t keylen,
-		    const void *expect, size_t expectlen, const void *value,
-		    size_t vallen, struct kv_result *res)
+int raft_client_cas_ex(struct raft_client *c, const void *key, size_t keylen,
+		       const void *expect, size_t expectlen, const void *value,
+		       size_t vallen, const struct raft_client_write_opts *opts,
+		       struct kv_result *res)
 {
 	struct kv_cmd cmd = {
 		.op = KV_CAS, .key = key, .keylen = (uint16_t)keylen,
@@ -514,9 +559,143 @@ int raft_client_cas(struct raft_client *c, const void *key, size_t keylen,
 
 	if (!expect)
 		cmd.expectlen = 0;
-	if (!lengths_ok(keylen, vallen, cmd.expectlen))
+	if (!lengths_ok(keylen, vallen, expect ? expectlen : 0) ||
+	    !write_opts(&cmd, opts))
 		return -EINVAL;
 	return kv_call(c, &cmd, res);
+}
+
+int raft_client_cas(struct raft_client *c, const void *key, size_t keylen,
+		    const void *expect, size_t expectlen, const void *value,
+		    size_t vallen, struct kv_result *res)
+{
+	return raft_client_cas_ex(c, key, keylen, expect, expectlen, value,
+				  vallen, NULL, res);
+}
+
+int raft_client_lease_grant(struct raft_client *c, uint32_t ttl_ms,
+			    struct kv_result *res)
+{
+	struct kv_cmd cmd = { .op = KV_LEASE_GRANT, .ttl_ms = ttl_ms };
+	int ret;
+
+	if (!ttl_ms || ttl_ms > KV_TTL_MAX)
+		return -EINVAL;
+	ret = kv_call(c, &cmd, res);
+	/* The id is the index of the grant, should a result not say. */
+	if (!ret && res->status == KV_OK && !res->lease)
+		res->lease = res->index;
+	return ret;
+}
+
+static int lease_op(struct raft_client *c, uint8_t op, uint64_t lease,
+		    struct kv_result *res)
+{
+	struct kv_cmd cmd = { .op = op, .lease = lease };
+
+	if (!lease)
+		return -EINVAL;
+	return kv_call(c, &cmd, res);
+}
+
+int raft_client_lease_keepalive(struct raft_client *c, uint64_t lease,
+				struct kv_result *res)
+{
+	return lease_op(c, KV_LEASE_KEEPALIVE, lease, res);
+}
+
+int raft_client_lease_revoke(struct raft_client *c, uint64_t lease,
+			     struct kv_result *res)
+{
+	return lease_op(c, KV_LEASE_REVOKE, lease, res);
+}
+
+/* A line of text for people: printable ASCII, no newline, cut to size. */
+static void copy_text(char *dst, size_t size, const uint8_t *src, size_t len)
+{
+	size_t n = 0;
+
+	if (!size)
+		return;
+	while (len && (src[len - 1] == '\n' || src[len - 1] == ' ' ||
+		       src[len - 1] == '\r'))
+		len--;
+	for (size_t i = 0; i < len && n + 1 < size; i++)
+		dst[n++] = src[i] >= 0x20 && src[i] < 0x7f ? (char)src[i] :
+			   src[i] == '\n' || src[i] == '\t' ? ' ' : '?';
+	dst[n] = '\0';
+}
+
+static const char *refusal_text(int code)
+{
+	switch (code) {
+	case WIRE_NOT_LEADER:
+		return "not the leader, and no leader named";
+	case WIRE_NO_LEADER:
+		return "no leader: an election is going on";
+	case WIRE_BUSY:
+		return "busy: another change or transfer is under way";
+	case WIRE_RETRY:
+		return "leadership changed";
+	case WIRE_UNAVAILABLE:
+		return "storage failed";
+	default:
+		return NULL;
+	}
+}
+
+static int admin_error(struct raft_client *c, int err, char *msg,
+		       size_t msglen)
+{
+	const char *last = refusal_text(c->refused);
+	uint64_t ms = c->deadline_ns / NSEC_PER_MSEC;
+
+	if (err == -ETIMEDOUT && last)
+		snprintf(msg, msglen, "gave up after %" PRIu64
+			 " ms, the last answer being \"%s\"", ms, last);
+	else if (err == -ETIMEDOUT)
+		snprintf(msg, msglen, "no answer within %" PRIu64 " ms", ms);
+	else if (err == -EMSGSIZE)
+		snprintf(msg, msglen, "the request is too large");
+	else
+		snprintf(msg, msglen, "%s", strerror(-err));
+	return err;
+}
+
+int raft_client_admin(struct raft_client *c, const struct wire_admin *a,
+		      char *msg, size_t msglen)
+{
+	struct wire_reply rep;
+	uint64_t attempt_ns;
+	int len, ret;
+
+	if (msglen)
+		msg[0] = '\0';
+	len = wire_admin_encode(a, c->cmd, sizeof(c->cmd));
+	if (len < 0) {
+		snprintf(msg, msglen, "%s", len == -EINVAL ?
+			 "a wrong request (operation, node id or address)" :
+			 "the request is too large");
+		return len;
+	}
+	/*
+	 * The leader answers once the change is committed: a retry sent
+	 * sooner would find it made, and be refused.
+	 */
+	attempt_ns = c->attempt_ns;
+	if (c->attempt_ns < RAFT_CLIENT_ADMIN_ATTEMPT_MS * NSEC_PER_MSEC)
+		c->attempt_ns = RAFT_CLIENT_ADMIN_ATTEMPT_MS * NSEC_PER_MSEC;
+	ret = raft_client_call(c, WIRE_REQ_ADMIN, c->cmd, (size_t)len, &rep,
+			       c->rx, sizeof(c->rx));
+	c->attempt_ns = attempt_ns;
+	if (ret)
+		return admin_error(c, ret, msg, msglen);
+	copy_text(msg, msglen, rep.body, rep.len);
+	if (rep.code != WIRE_BAD_REQUEST)
+		return 0;
+	if (msglen && !msg[0])
+		snprintf(msg, msglen, "the request was refused");
+	return -EREMOTEIO;
 }
 
 int raft_client_status(struct raft_client *c, const char *addr,

@@ -17,6 +17,9 @@
  * result of the first (kv.h).  A call that runs out of time returns
  * -ETIMEDOUT: the write may then have happened or not.
  *
+ * Leases and fenced writes go the same way, and so do changes of the
+ * cluster (raft_client_admin()), which carry no sequence number.
+ *
  * A client owns one UDP socket and one thread may use it at a time.
  */
 #ifndef LAMPORT_RAFT_CLIENT_H
@@ -36,8 +39,7 @@
 #define RAFT_CLIENT_DEADLINE_MS		5000
 #define RAFT_CLIENT_BACKOFF_MIN_MS	10
 #define RAFT_CLIENT_BACKOFF_MAX_MS	100
-
-
+#define RAFT_CLIENT_ADMIN_ATTEMPT_MS	1000	/* at least, for a change */
 
 struct raft_client;
 
@@ -97,6 +99,64 @@ int raft_client_cas(struct raft_client *c, const void *key, size_t keylen,
 		    size_t vallen, struct kv_result *res);
 
 /*
+ * What a write may add (kv.h): lease, when not 0, is the lease PUT and CAS
+ * attach the key to; fence_key, when not NULL, makes PUT, DEL and CAS
+ * apply only while that key's revision is fence_token (not 0), else the
+ * result is KV_FENCED with the fence key's revision.  NULL opts: neither.
+ */
+struct raft_client_write_opts {
+	uint64_t lease;
+	const void *fence_key;
+	size_t fence_keylen;
+	uint64_t fence_token;
+};
+
+/* The same with opts: -EINVAL also for opts out of range (a DEL's lease). */
+int raft_client_put_ex(struct raft_client *c, const void *key, size_t keylen,
+		       const void *value, size_t vallen,
+		       const struct raft_client_write_opts *opts,
+		       struct kv_result *res);
+int raft_client_del_ex(struct raft_client *c, const void *key, size_t keylen,
+		       const struct raft_client_write_opts *opts,
+		       struct kv_result *res);
+int raft_client_cas_ex(struct raft_client *c, const void *key, size_t keylen,
+		       const void *expect, size_t expectlen, const void *value,
+		       size_t vallen, const struct raft_client_write_opts *opts,
+		       struct kv_result *res);
+
+/*
+ * Leases, as the other writes (exactly once, the same errors): GRANT a
+ * lease of ttl_ms (1..KV_TTL_MAX, else -EINVAL), KV_OK with its id in
+ * res->lease and its ttl in res->ttl_ms, or KV_BUSY when the store holds
+ * KV_LEASES_MAX; KEEPALIVE restarts the lease's ttl and REVOKE deletes it
+ * with its keys: KV_OK with the ttl, or KV_NO_LEASE when it is gone.
+ */
+int raft_client_lease_grant(struct raft_client *c, uint32_t ttl_ms,
+			    struct kv_result *res);
+int raft_client_lease_keepalive(struct raft_client *c, uint64_t lease,
+				struct kv_result *res);
+int raft_client_lease_revoke(struct raft_client *c, uint64_t lease,
+			     struct kv_result *res);
+
+/*
+ * A change of the cluster (wire.h), sent to the leader as writes are, with
+ * the refusals retried (WIRE_BUSY: another change is under way) until the
+ * deadline.  0 and the leader's line of text in msg (TRANSFER: the transfer
+ * has begun, not ended); else -EINVAL (a wrong request), -EREMOTEIO (the
+ * leader refused it: its reason in msg), -ETIMEDOUT (msg says what the
+ * nodes answered last, if anything) or another error of raft_client_call(),
+ * with a message in msg.  msg is always a NUL-terminated line without a
+ * newline, cut to msglen.
+ *
+ * An attempt waits RAFT_CLIENT_ADMIN_ATTEMPT_MS at least, the time a
+ * change may take to commit.  A change carries no sequence number: when an
+ * answer is lost, the retry reaches a leader that may have made the change
+ * already (and says so, refusing it).
+ */
+int raft_client_admin(struct raft_client *c, const struct wire_admin *a,
+		      char *msg, size_t msglen);
+
+/*
  * The status of the node at addr (raft_addr_parse()), whether it leads or
  * not: asked again after each attempt timeout until the deadline, never
  * redirected.  0, -EINVAL (a wrong addr), -ETIMEDOUT, -EREMOTEIO (the node
@@ -114,6 +174,10 @@ struct raft_client_stats {
 	uint64_t strays;	/* datagrams received and dropped */
 	uint64_t send_errors;
 };
+
+/* New waits for the calls that follow (0: the default, as in opts). */
+void raft_client_set_timeout(struct raft_client *c, unsigned int attempt_ms,
+			     unsigned int deadline_ms);
 
 uint64_t raft_client_id(const struct raft_client *c);
 /* The sequence number of the last key-value operation (0: none yet). */

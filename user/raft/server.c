@@ -8,6 +8,12 @@
  * each, then act on what it asks in one go: one fsync covers everything
  * the iteration appended (group commit), then messages go out, committed
  * entries are applied and clients answered.
+ *
+ * Around that: snapshots of the store once the log has grown by
+ * --snapshot-entries (sent in chunks to followers left behind), the
+ * membership changes and leadership transfers clients ask for, the
+ * leader's lease clocks, and the failure detector's hints when lamport.ko
+ * is loaded.
  */
 #include <errno.h>
 #include <arpa/inet.h>
@@ -25,8 +31,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <linux/lamport.h>
+
 #include "core.h"
+#include "hint.h"
 #include "kv.h"
+#include "leases.h"
 #include "server.h"
 #include "storage.h"
 #include "transport.h"
@@ -34,12 +45,17 @@
 
 #define RECV_BATCH	128
 #define TICK_MS_DEFAULT	10
+#define SNAPSHOT_ENTRIES_DEFAULT	10000
+/* Nodes ever known: members, those of --peers, those removed since. */
+#define NODES_MAX	(4 * RAFT_MAX_NODES)
 
 struct node_addr {
 	uint32_t id;
+	char text[RAFT_MEMBER_ADDR_MAX];	/* as in --peers */
 	struct raft_addr ip;		/* raft port; clients at port + 1 */
 	struct raft_addr raft;		/* on the transport */
 	char client[WIRE_ADDR_MAX];
+	uint64_t incarnation;		/* of its data directory; 0: unknown */
 };
 
 struct pending_write {
@@ -47,6 +63,8 @@ struct pending_write {
 	uint64_t term;
 	uint64_t req;
 	struct raft_addr from;
+	bool admin;			/* a membership change: msg answers */
+	char msg[120];
 };
 
 struct pending_read {
@@ -66,9 +84,14 @@ struct server {
 	struct kv *kv;
 	uint64_t cluster;
 	const char *data_dir;
-	struct node_addr nodes[RAFT_MAX_NODES];
+	struct node_addr nodes[NODES_MAX];
 	unsigned int n_nodes;
 	const struct node_addr *self;
+	struct raft_conf boot;
+	uint64_t incarnation;
+	unsigned int snapshot_entries;
+	struct raft_hints *hints;
+	struct lease_timers leases;
 	struct transport net;
 	int client_fd;
 	int timer_fd;
@@ -90,8 +113,8 @@ struct server {
 	size_t n_reads, reads_cap;
 	uint64_t next_read;
 
-	uint64_t garbage, unknown, foreign, bad_requests;
-	uint64_t last_complaint_ms[4];
+	uint64_t garbage, unknown, foreign, bad_requests, wiped;
+	uint64_t last_complaint_ms[6];
 };
 
 /* Logging: every line carries the node, its Lamport clock and term. */
@@ -121,6 +144,8 @@ enum complaint {
 	COMPLAINT_FOREIGN,
 	COMPLAINT_UNKNOWN,
 	COMPLAINT_CLIENT,
+	COMPLAINT_WIPED,
+	COMPLAINT_SNAPSHOT,
 };
 
 /* Complaints about bad input, at most one a second of each kind. */
@@ -134,7 +159,7 @@ static bool may_complain(struct server *s, enum complaint what)
 	return true;
 }
 
-static const struct node_addr *node_by_id(const struct server *s, uint32_t id)
+static struct node_addr *node_by_id(struct server *s, uint32_t id)
 {
 	for (unsigned int i = 0; i < s->n_nodes; i++)
 		if (s->nodes[i].id == id)
@@ -142,17 +167,208 @@ static const struct node_addr *node_by_id(const struct server *s, uint32_t id)
 	return NULL;
 }
 
+/* id at "ADDR:PORT": 0, or -EINVAL with *why, -ENOSPC for too many. */
+static int node_add(struct server *s, uint32_t id, const char *text,
+		    const char **why)
+{
+	struct node_addr *n = &s->nodes[s->n_nodes];
+	struct raft_addr client;
+
+	if (s->n_nodes == NODES_MAX) {
+		*why = "too many nodes";
+		return -ENOSPC;
+	}
+	if (strlen(text) >= sizeof(n->text)) {
+		*why = "address too long";
+		return -EINVAL;
+	}
+	memset(n, 0, sizeof(*n));
+	if (raft_addr_parse(text, &n->ip, why))
+		return -EINVAL;
+	if (raft_addr_port(&n->ip) == 65535) {
+		*why = "port 65535 leaves no port for clients (PORT + 1)";
+		return -EINVAL;
+	}
+	n->id = id;
+	snprintf(n->text, sizeof(n->text), "%s", text);
+	client = n->ip;
+	raft_addr_set_port(&client, (uint16_t)(raft_addr_port(&n->ip) + 1));
+	raft_addr_format(&client, n->client, sizeof(n->client));
+	s->n_nodes++;
+	return 0;
+}
+
+/*
+ * Incarnations: each data directory has a random id of its own, in every
+ * message its node sends.  A node remembers (in DIR/peers) the one each
+ * member had when first heard, and drops the messages of a member whose
+ * directory changed: that node lost its Raft state (its votes, the entries
+ * it acknowledged) and must be removed and added again, or the cluster
+ * could lose committed entries or elect two leaders in a term.
+ */
+static int write_file(const char *dir, const char *name, const char *text)
+{
+	char tmp[4096], path[4096];
+	size_t len = strlen(text);
+	int fd, dfd, rc = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd))
+		rc = -errno ? -errno : -EIO;
+	if (close(fd) && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, path))
+		rc = -errno;
+	if (rc) {
+		unlink(tmp);
+		return rc;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	if (fsync(dfd))
+		rc = -errno;
+	close(dfd);
+	return rc;
+}
+
+static void save_incarnations(struct server *s)
+{
+	char text[NODES_MAX * 32] = "";
+	size_t off = 0;
+	int rc;
+
+	for (unsigned int i = 0; i < s->n_nodes; i++)
+		if (s->nodes[i].incarnation && s->nodes[i].id != s->cfg.id)
+			off += (size_t)snprintf(text + off, sizeof(text) - off,
+						"%u %016" PRIx64 "\n", s->nodes[i].id,
+						s->nodes[i].incarnation);
+	rc = write_file(s->data_dir, "peers", text);
+	if (rc)
+		say(s, "cannot save %s/peers: %s", s->data_dir, strerror(-rc));
+}
+
+static void load_incarnations(struct server *s)
+{
+	char path[4096];
+	unsigned long long inc;
+	unsigned int id;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/peers", s->data_dir);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fscanf(f, "%u %llx", &id, &inc) == 2) {
+		struct node_addr *n = node_by_id(s, id);
+
+		if (n)
+			n->incarnation = inc;
+	}
+	fclose(f);
+}
+
+/* This directory's own: made once, with the directory. */
+static int own_incarnation(struct server *s)
+{
+	char path[4096], text[32];
+	unsigned long long inc = 0;
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/incarnation", s->data_dir);
+	f = fopen(path, "re");
+	if (f) {
+		rc = fscanf(f, "%llx", &inc);
+		fclose(f);
+		if (rc != 1 || !inc)
+			return -EUCLEAN;
+		s->incarnation = inc;
+		return 0;
+	}
+	while (!inc)
+		if (getrandom(&inc, sizeof(inc), 0) != sizeof(inc))
+			return -errno;
+	snprintf(text, sizeof(text), "%016llx\n", inc);
+	rc = write_file(s->data_dir, "incarnation", text);
+	if (!rc)
+		s->incarnation = inc;
+	return rc;
+}
+
+/* A member removed may come back with a new directory: forget it. */
+static void forget_non_members(struct server *s, const struct raft_conf *c)
+{
+	bool changed = false;
+
+	for (unsigned int i = 0; i < s->n_nodes; i++) {
+		struct node_addr *n = &s->nodes[i];
+
+		if (n->incarnation && !raft_conf_get(c, n->id)) {
+			n->incarnation = 0;
+			changed = true;
+		}
+	}
+	if (changed)
+		save_incarnations(s);
+}
+
+/* Members new to this node: their addresses come with the membership. */
+static void learn_members(struct server *s)
+{
+	const struct raft_conf *c = raft_membership(s->raft);
+
+	if (!c)
+		return;
+	for (unsigned int i = 0; i < c->n; i++) {
+		const struct raft_member *m = &c->m[i];
+		const char *why;
+		struct node_addr *n;
+
+		if (node_by_id(s, m->id) || !m->addr[0])
+			continue;
+		if (node_add(s, m->id, m->addr, &why)) {
+			say(s, "member %u at \"%s\": %s", m->id, m->addr, why);
+			continue;
+		}
+		n = &s->nodes[s->n_nodes - 1];
+		transport_peer_addr(&s->net, n->id, raft_addr_port(&n->ip),
+				    &n->ip, &n->raft);
+		say(s, "member %u is at %s", m->id, m->addr);
+		load_incarnations(s);
+	}
+	forget_non_members(s, c);
+}
+
 /* Peers. */
 
-static void send_msg(struct server *s, const struct raft_msg *m)
+static void send_msg(struct server *s, const struct raft_msg *msg)
 {
-	const struct node_addr *to = node_by_id(s, m->to);
-	struct wire_peer_hdr h = { .cluster = s->cluster };
-	uint8_t buf[WIRE_DGRAM_MAX];
+	const struct node_addr *to = node_by_id(s, msg->to);
+	struct wire_peer_hdr h = {
+		.cluster = s->cluster, .incarnation = s->incarnation,
+	};
+	uint8_t buf[WIRE_DGRAM_MAX], chunk[WIRE_CHUNK_BYTES];
+	struct raft_msg copy;
+	const struct raft_msg *m = msg;
 	int len;
 
 	if (!to)
 		return;
+	if (m->type == RAFT_MSG_SNAPSHOT) {
+		/* The chunk is read as it leaves: a newer snapshot stops it. */
+		if (m->data_len > sizeof(chunk) ||
+		    rstore_snapshot_read(s->store, m->index, m->offset, chunk,
+					 m->data_len) != (ssize_t)m->data_len)
+			return;
+		copy = *m;
+		copy.data = chunk;
+		m = &copy;
+	}
 	h.stamp = ++s->clock;
 	len = wire_peer_encode(&h, m, buf, sizeof(buf));
 	if (len < 0) {
@@ -167,9 +383,28 @@ static void send_msg(struct server *s, const struct raft_msg *m)
 	transport_send(&s->net, &to->raft, buf, (size_t)len, now_ms());
 }
 
+/* A chunk of the leader's snapshot, to the part file. */
+static void store_chunk(struct server *s, const struct raft_msg *m)
+{
+	uint64_t offset = 0;
+	int err;
+
+	err = rstore_recv_write(s->store, m->index, m->log_term, m->offset,
+				m->data, m->data_len);
+	if (err && may_complain(s, COMPLAINT_SNAPSHOT))
+		say(s, "snapshot %" PRIu64 " from node %u: %s", m->index,
+		    m->from, rstore_error(s->store));
+	if (!m->offset && !err)
+		say(s, "receiving snapshot %" PRIu64 " (term %" PRIu64 ", %" PRIu64 " bytes) from node %u",
+		    m->index, m->log_term, m->total, m->from);
+	rstore_recv_state(s->store, NULL, NULL, &offset);
+	raft_snapshot_stored(s->raft, err, offset);
+}
+
 static void receive_peer(struct server *s, const uint8_t *buf, size_t len)
 {
 	static struct raft_entry ents[WIRE_MAX_ENTRIES];
+	struct node_addr *from;
 	struct wire_peer_hdr h;
 	struct raft_msg m;
 
@@ -187,19 +422,32 @@ static void receive_peer(struct server *s, const uint8_t *buf, size_t len)
 			    h.cluster, s->foreign);
 		return;
 	}
-	if (m.to != s->cfg.id || !node_by_id(s, m.from) || m.from == s->cfg.id) {
+	from = node_by_id(s, m.from);
+	if (m.to != s->cfg.id || !from || m.from == s->cfg.id || !h.incarnation) {
 		s->unknown++;
 		if (may_complain(s, COMPLAINT_UNKNOWN))
 			say(s, "dropped a message from unknown node %u to %u (%" PRIu64 " so far)",
 			    m.from, m.to, s->unknown);
 		return;
 	}
+	if (from->incarnation && from->incarnation != h.incarnation) {
+		s->wiped++;
+		if (may_complain(s, COMPLAINT_WIPED))
+			say(s, "dropped a message from node %u: its data directory is new (incarnation %016" PRIx64 ", was %016" PRIx64 "), so it lost its Raft state; remove it and add it again (%" PRIu64 " so far)",
+			    m.from, h.incarnation, from->incarnation, s->wiped);
+		return;
+	}
+	if (!from->incarnation) {
+		from->incarnation = h.incarnation;
+		save_incarnations(s);
+	}
 	s->clock = (h.stamp > s->clock ? h.stamp : s->clock) + 1;
 	if (s->verbose > 1)
 		say(s, "<- %u %s stamp %" PRIu64 " index %" PRIu64 " entries %u%s",
 		    m.from, raft_msg_name(m.type), h.stamp, m.index,
 		    m.n_entries, m.ok ? " ok" : "");
-	raft_step(s->raft, &m);
+	if (raft_step(s->raft, &m) == RAFT_STEP_CHUNK)
+		store_chunk(s, &m);
 }
 
 /* Clients. */
@@ -285,6 +533,7 @@ static void client_write(struct server *s, const struct raft_addr *from,
 		return;
 	}
 	w = &s->writes[s->n_writes++];
+	memset(w, 0, sizeof(*w));
 	w->index = index;
 	w->term = term;
 	w->req = req;
@@ -326,10 +575,15 @@ static void client_status(struct server *s, const struct raft_addr *from,
 		.transport = s->net.lamport ? WIRE_TRANSPORT_LAMPORT : WIRE_TRANSPORT_UDP,
 		.kv_keys = kv_count(s->kv),
 		.kv_digest = kv_digest(s->kv),
+		.kv_leases = kv_leases(s->kv),
+		.hints = s->hints,
 	};
+	const struct raft_conf *members = raft_membership(s->raft);
 	uint8_t body[WIRE_DGRAM_MAX];
 	int n;
 
+	if (members)
+		st.members = *members;
 	raft_status(s->raft, &st.raft);
 	/* Only a leader knows where its peers stand. */
 	if (st.raft.role != RAFT_LEADER)
@@ -337,6 +591,141 @@ static void client_status(struct server *s, const struct raft_addr *from,
 	n = wire_status_encode(&st, body, sizeof(body) - WIRE_REPLY_HDR - WIRE_ADDR_MAX);
 	if (n > 0)
 		reply(s, from, WIRE_REQ_STATUS, req, WIRE_DONE, body, (size_t)n);
+}
+
+static void admin_pending(struct server *s, const struct raft_addr *from,
+			  uint64_t req, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void admin_pending(struct server *s, const struct raft_addr *from,
+			  uint64_t req, const char *fmt, ...)
+{
+	struct pending_write *w;
+	va_list ap;
+	void *p;
+
+	p = grow(s->writes, &s->writes_cap, s->n_writes + 1, sizeof(*w));
+	if (!p) {
+		reply(s, from, WIRE_REQ_ADMIN, req, WIRE_BUSY, NULL, 0);
+		return;
+	}
+	s->writes = p;
+	w = &s->writes[s->n_writes++];
+	memset(w, 0, sizeof(*w));
+	w->index = raft_last_index(s->raft);
+	w->term = raft_term(s->raft);
+	w->req = req;
+	w->from = *from;
+	w->admin = true;
+	va_start(ap, fmt);
+	vsnprintf(w->msg, sizeof(w->msg), fmt, ap);
+	va_end(ap);
+}
+
+static void admin_error(struct server *s, const struct raft_addr *from,
+			uint64_t req, int err, const char *why)
+{
+	uint8_t code = err == -EAGAIN || err == -EBUSY ? WIRE_BUSY :
+		       err == -EPERM ? refusal(s) : WIRE_BAD_REQUEST;
+
+	reply(s, from, WIRE_REQ_ADMIN, req, code, why, strlen(why));
+}
+
+/* lamport raft add, remove, transfer: at the leader only. */
+static void client_admin(struct server *s, const struct raft_addr *from,
+			 uint64_t req, const uint8_t *body, size_t len)
+{
+	const struct raft_conf *cur = raft_membership(s->raft);
+	struct raft_conf to;
+	struct raft_member *m;
+	struct raft_addr a;
+	struct wire_admin ad;
+	const char *why = "";
+	char text[160];
+	int rc;
+
+	if (wire_admin_decode(&ad, body, len)) {
+		reply_error(s, from, WIRE_REQ_ADMIN, req, "malformed admin request");
+		return;
+	}
+	if (raft_role(s->raft) != RAFT_LEADER || !cur) {
+		reply(s, from, WIRE_REQ_ADMIN, req, refusal(s), NULL, 0);
+		return;
+	}
+	to = *cur;
+	m = raft_conf_find(&to, ad.id);
+	switch (ad.op) {
+	case WIRE_ADMIN_ADD:
+		/* A retry of a change already made is answered as done. */
+		if (m && !strcmp(m->addr, ad.addr)) {
+			snprintf(text, sizeof(text), "node %u is a member at %s", ad.id,
+				 ad.addr);
+			reply(s, from, WIRE_REQ_ADMIN, req, WIRE_DONE, text, strlen(text));
+			return;
+		}
+		if (m) {
+			snprintf(text, sizeof(text), "node %u is already a member, at %s",
+				 ad.id, m->addr);
+			reply_error(s, from, WIRE_REQ_ADMIN, req, text);
+			return;
+		}
+		if (raft_addr_parse(ad.addr, &a, &why)) {
+			snprintf(text, sizeof(text), "\"%s\": %s", ad.addr, why);
+			reply_error(s, from, WIRE_REQ_ADMIN, req, text);
+			return;
+		}
+		if (to.n == RAFT_MAX_NODES) {
+			snprintf(text, sizeof(text), "a cluster has at most %d members",
+				 RAFT_MAX_NODES);
+			reply_error(s, from, WIRE_REQ_ADMIN, req, text);
+			return;
+		}
+		to.m[to.n] = (struct raft_member){ .id = ad.id };
+		snprintf(to.m[to.n++].addr, sizeof(to.m[0].addr), "%s", ad.addr);
+		break;
+	case WIRE_ADMIN_REMOVE:
+		if (!m) {
+			snprintf(text, sizeof(text), "node %u is not a member", ad.id);
+			reply(s, from, WIRE_REQ_ADMIN, req, WIRE_DONE, text, strlen(text));
+			return;
+		}
+		*m = to.m[--to.n];
+		break;
+	case WIRE_ADMIN_TRANSFER:
+		if (ad.id == s->cfg.id) {
+			snprintf(text, sizeof(text), "node %u leads", ad.id);
+			reply(s, from, WIRE_REQ_ADMIN, req, WIRE_DONE, text, strlen(text));
+			return;
+		}
+		rc = raft_transfer(s->raft, ad.id);
+		if (rc == -EINVAL)
+			snprintf(text, sizeof(text), "node %u is not a voter", ad.id);
+		else if (rc == -EAGAIN)
+			snprintf(text, sizeof(text), "a transfer is under way");
+		if (rc) {
+			admin_error(s, from, req, rc, text);
+			return;
+		}
+		say(s, "transferring leadership to node %u", ad.id);
+		snprintf(text, sizeof(text), "node %u: transferring leadership to node %u",
+			 s->cfg.id, ad.id);
+		reply(s, from, WIRE_REQ_ADMIN, req, WIRE_DONE, text, strlen(text));
+		return;
+	}
+	rc = raft_change(s->raft, &to, &why);
+	if (rc) {
+		admin_error(s, from, req, rc, why);
+		return;
+	}
+	say(s, "membership change at index %" PRIu64 ": %s node %u",
+	    raft_last_index(s->raft), ad.op == WIRE_ADMIN_ADD ? "adding" : "removing",
+	    ad.id);
+	if (ad.op == WIRE_ADMIN_ADD)
+		admin_pending(s, from, req, "node %u added as a non-voter at index %" PRIu64 "; the leader makes it a voter once it has caught up",
+			      ad.id, raft_last_index(s->raft));
+	else
+		admin_pending(s, from, req, "node %u removed at index %" PRIu64,
+			      ad.id, raft_last_index(s->raft));
 }
 
 static void receive_client(struct server *s, const struct raft_addr *from,
@@ -356,8 +745,17 @@ static void receive_client(struct server *s, const struct raft_addr *from,
 		client_status(s, from, rq.id);
 		return;
 	}
+	if (rq.kind == WIRE_REQ_ADMIN) {
+		client_admin(s, from, rq.id, rq.body, rq.len);
+		return;
+	}
 	if (kv_decode(&cmd, rq.body, rq.len)) {
 		reply_error(s, from, rq.kind, rq.id, "malformed key-value command");
+		return;
+	}
+	if (cmd.op == KV_LEASE_EXPIRE) {
+		reply_error(s, from, rq.kind, rq.id,
+			    "leases expire when the leader says so; revoke one instead");
 		return;
 	}
 	if (s->storage_failed) {
@@ -413,10 +811,14 @@ static void answer_write(struct server *s, const struct raft_entry *e,
 			i++;
 			continue;
 		}
-		if (w->index == e->index && w->term == e->term)
-			reply_result(s, &w->from, w->req, res);
+		if (w->index != e->index || w->term != e->term)
+			reply(s, &w->from, w->admin ? WIRE_REQ_ADMIN : WIRE_REQ_KV,
+			      w->req, WIRE_RETRY, NULL, 0);
+		else if (w->admin)
+			reply(s, &w->from, WIRE_REQ_ADMIN, w->req, WIRE_DONE,
+			      w->msg, strlen(w->msg));
 		else
-			reply(s, &w->from, WIRE_REQ_KV, w->req, WIRE_RETRY, NULL, 0);
+			reply_result(s, &w->from, w->req, res);
 		*w = s->writes[--s->n_writes];
 	}
 }
@@ -434,7 +836,12 @@ static void apply(struct server *s, uint64_t commit)
 		else
 			kv_skip(s->kv, e->index);
 		s->applied = e->index;
-		if (s->n_writes && e->type == RAFT_ENTRY_COMMAND)
+		/* A lease granted or kept alive runs from now. */
+		if (e->type == RAFT_ENTRY_COMMAND && res.status == KV_OK &&
+		    res.lease && res.ttl_ms &&
+		    lease_timers_refresh(&s->leases, res.lease, res.ttl_ms, now_ms()))
+			say(s, "out of memory for the clock of lease %" PRIu64, res.lease);
+		if (s->n_writes && e->type != RAFT_ENTRY_NOOP)
 			answer_write(s, e, &res);
 	}
 }
@@ -484,8 +891,9 @@ static void settle_reads(struct server *s, const struct raft_output *out)
 static void drop_pending(struct server *s)
 {
 	for (size_t i = 0; i < s->n_writes; i++)
-		reply(s, &s->writes[i].from, WIRE_REQ_KV, s->writes[i].req,
-		      refusal(s), NULL, 0);
+		reply(s, &s->writes[i].from,
+		      s->writes[i].admin ? WIRE_REQ_ADMIN : WIRE_REQ_KV,
+		      s->writes[i].req, refusal(s), NULL, 0);
 	s->n_writes = 0;
 	for (size_t i = 0; i < s->n_reads; i++)
 		reply(s, &s->reads[i].from, WIRE_REQ_KV, s->reads[i].req,
@@ -513,8 +921,105 @@ static void note_changes(struct server *s)
 	}
 	if (s->role == RAFT_LEADER && role != RAFT_LEADER)
 		drop_pending(s);
+	if (role == RAFT_LEADER && s->role != RAFT_LEADER &&
+	    lease_timers_reset(&s->leases, s->kv, now_ms()))
+		say(s, "out of memory for the lease clocks");
 	s->role = role;
 	s->leader = leader;
+}
+
+/* Snapshots. */
+
+/* The store at the applied index, to a snapshot file; the log before it goes. */
+static void take_snapshot(struct server *s)
+{
+	const struct raft_entry *e = raft_entry_at(s->raft, s->applied);
+	uint8_t conf[RAFT_CONF_MAX];
+	uint64_t index = s->applied, size = 0;
+	struct raft_conf c;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int clen, rc;
+
+	if (!e || raft_conf_at(s->raft, index, &c))
+		return;
+	clen = raft_conf_encode(&c, conf, sizeof(conf));
+	rc = clen < 0 ? clen : kv_snapshot_encode(s->kv, &data, &len);
+	if (!rc)
+		rc = rstore_snapshot_save(s->store, index, e->term, conf,
+					  (uint32_t)clen, data, len);
+	free(data);
+	if (rc) {
+		say(s, "snapshot at index %" PRIu64 " failed: %s", index,
+		    rc == -ENOMEM ? "out of memory" : rstore_error(s->store));
+		return;
+	}
+	rstore_snapshot_info(s->store, NULL, NULL, &size);
+	rc = raft_compact(s->raft, index, size, s->snapshot_entries / 4);
+	say(s, "snapshot at index %" PRIu64 " (term %" PRIu64 "): %zu keys, %zu leases, %" PRIu64 " bytes; log compacted%s",
+	    index, e->term, kv_count(s->kv), kv_leases(s->kv), size,
+	    rc ? " (not in memory: bad index)" : "");
+}
+
+static void maybe_snapshot(struct server *s)
+{
+	if (s->snapshot_entries && !s->storage_failed &&
+	    s->applied >= raft_snapshot_index(s->raft) + s->snapshot_entries)
+		take_snapshot(s);
+}
+
+struct installed {
+	struct server *s;
+	struct kv *kv;
+	struct raft_conf conf;
+	uint64_t index, term;
+	int err;
+};
+
+/* The snapshot received, as storage hands it over (conf and data are ours). */
+static int on_snapshot(void *arg, uint64_t index, uint64_t term, uint8_t *conf,
+		       uint32_t conf_len, uint8_t *data, size_t data_len)
+{
+	struct installed *in = arg;
+	int rc;
+
+	in->index = index;
+	in->term = term;
+	rc = raft_conf_decode(&in->conf, conf, conf_len);
+	if (!rc)
+		rc = kv_snapshot_decode(&in->kv, data, data_len, 0);
+	free(conf);
+	free(data);
+	in->err = rc;
+	return rc;
+}
+
+static void install_snapshot(struct server *s, const struct raft_output *out)
+{
+	struct installed in = { .s = s };
+	int rc;
+
+	rc = rstore_recv_finish(s->store, out->snap_total, on_snapshot, &in);
+	if (rc && !in.index) {
+		say(s, "the snapshot received at %" PRIu64 " is refused: %s",
+		    out->snap_index, rstore_error(s->store));
+		raft_snapshot_installed(s->raft, rc, 0, 0, NULL);
+		return;
+	}
+	if (in.err) {
+		/* On disk, checked by its CRC, yet not ours to read: stop. */
+		say(s, "the snapshot at %" PRIu64 " does not decode (%s)", in.index,
+		    strerror(-in.err));
+		raft_snapshot_installed(s->raft, in.err, 0, 0, NULL);
+		storage_failure(s, "installing a snapshot");
+		return;
+	}
+	kv_free(s->kv);
+	s->kv = in.kv;
+	s->applied = in.index;
+	raft_snapshot_installed(s->raft, 0, in.index, in.term, &in.conf);
+	say(s, "installed the leader's snapshot at index %" PRIu64 " (term %" PRIu64 "): %zu keys, %u members",
+	    in.index, in.term, kv_count(s->kv), in.conf.n);
 }
 
 static void process(struct server *s)
@@ -527,8 +1032,11 @@ static void process(struct server *s)
 		raft_take(s->raft, &out);
 		if (!out.meta_changed && !out.n_entries && !out.truncate_from &&
 		    !out.n_msgs && !out.n_reads && !out.n_failed_reads &&
-		    out.commit <= s->applied)
+		    out.commit <= s->applied && !out.conf_changed &&
+		    !out.snap_complete)
 			break;
+		if (out.conf_changed)
+			learn_members(s);
 		/* A leader's appends need not wait for its own disk. */
 		for (size_t i = 0; i < out.n_msgs; i++)
 			if (out.msgs[i].type == RAFT_MSG_APPEND)
@@ -539,6 +1047,10 @@ static void process(struct server *s)
 				if (out.msgs[i].type != RAFT_MSG_APPEND)
 					send_msg(s, &out.msgs[i]);
 		apply(s, out.commit);
+		if (out.snap_complete && durable)
+			install_snapshot(s, &out);
+		else
+			maybe_snapshot(s);
 		settle_reads(s, &out);
 		serve_reads(s);
 		last = raft_last_index(s->raft);
@@ -581,6 +1093,27 @@ static void drain_clients(struct server *s)
 	}
 }
 
+/* The leader ends a lease whose time is up: a replicated KV_LEASE_EXPIRE. */
+static int expire_lease(void *arg, uint64_t id, uint64_t refresh)
+{
+	struct kv_cmd cmd = {
+		.op = KV_LEASE_EXPIRE, .lease = id, .refresh_index = refresh,
+	};
+	struct server *s = arg;
+	uint8_t buf[KV_CMD_MAX];
+	uint64_t index, term;
+	int len, rc;
+
+	len = kv_encode(&cmd, buf, sizeof(buf));
+	if (len < 0)
+		return len;
+	rc = raft_propose(s->raft, buf, (uint32_t)len, &index, &term);
+	if (!rc && s->verbose)
+		say(s, "lease %" PRIu64 " ran out (last kept alive at index %" PRIu64 "): its end at index %" PRIu64,
+		    id, refresh, index);
+	return rc;
+}
+
 static void on_timer(struct server *s)
 {
 	uint64_t ticks;
@@ -592,6 +1125,29 @@ static void on_timer(struct server *s)
 		ticks = s->cfg.election_ticks;
 	while (ticks--)
 		raft_tick(s->raft);
+	if (raft_role(s->raft) == RAFT_LEADER && s->leases.n)
+		lease_timers_due(&s->leases, s->kv, now_ms(), expire_lease, s);
+}
+
+static void on_hint(void *arg, uint32_t peer, uint8_t old_state,
+		    uint8_t new_state)
+{
+	struct server *s = arg;
+
+	(void)old_state;
+	if (new_state != LAMPORT_PEER_DEAD || !node_by_id(s, peer))
+		return;
+	if (peer == raft_leader(s->raft) && raft_role(s->raft) != RAFT_LEADER)
+		say(s, "the failure detector says leader %u is dead: campaigning now", peer);
+	else if (s->verbose)
+		say(s, "the failure detector says node %u is dead", peer);
+	raft_hint_dead(s->raft, peer);
+}
+
+static void on_hints(struct server *s)
+{
+	if (raft_hints_read(s->hints, on_hint, s) == -ENOBUFS)
+		say(s, "failure detector events were lost (overrun)");
 }
 
 static void on_signal(struct server *s)
@@ -607,20 +1163,24 @@ static void on_signal(struct server *s)
 static int run(struct server *s)
 {
 	while (!s->stop) {
-		struct pollfd p[4] = {
+		struct pollfd p[5] = {
 			{ .fd = s->net.fd, .events = POLLIN },
 			{ .fd = s->client_fd, .events = POLLIN },
 			{ .fd = s->timer_fd, .events = POLLIN },
 			{ .fd = s->signal_fd, .events = POLLIN },
+			{ .fd = s->hints ? raft_hints_fd(s->hints) : -1,
+			  .events = POLLIN },
 		};
 		int wait = transport_flush(&s->net, now_ms());
 
-		if (poll(p, 4, wait) < 0 && errno != EINTR) {
+		if (poll(p, 5, wait) < 0 && errno != EINTR) {
 			say(s, "poll: %s", strerror(errno));
 			return 1;
 		}
 		if (p[3].revents)
 			on_signal(s);
+		if (p[4].revents)
+			on_hints(s);
 		if (p[2].revents)
 			on_timer(s);
 		if (p[0].revents)
@@ -638,11 +1198,18 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"Usage: lamport raft serve --id N --peers ID=ADDR:PORT[,ID=ADDR:PORT...] --data DIR\n"
-		"                          [--cluster NAME] [--transport auto|udp|lamport]\n"
+		"                          [--join] [--cluster NAME] [--transport auto|udp|lamport]\n"
 		"                          [--tick MS] [--election TICKS] [--heartbeat TICKS]\n"
+		"                          [--snapshot-entries N] [--no-hints]\n"
 		"                          [--faults drop=P,dup=P,delay=MS[-MS]] [-v]...\n"
 		"Every node of --peers, this one included, takes Raft messages on PORT\n"
-		"(over AF_LAMPORT to node ID, or UDP to ADDR) and clients on PORT + 1.\n");
+		"(over AF_LAMPORT to node ID, or UDP to ADDR) and clients on PORT + 1.\n"
+		"--peers are the first members; with --join this node is not one: it\n"
+		"waits for a leader to add it (lamport raft add) and --peers only says\n"
+		"where nodes are.  A snapshot is taken every --snapshot-entries entries\n"
+		"(default %d, 0: never).  Over AF_LAMPORT the failure detector's\n"
+		"verdicts start an election as soon as the leader is dead (--no-hints:\n"
+		"election timeouts only).\n", SNAPSHOT_ENTRIES_DEFAULT);
 }
 
 static int fail(const char *fmt, ...)
@@ -660,7 +1227,6 @@ static int fail(const char *fmt, ...)
 static int parse_peers(struct server *s, const char *text)
 {
 	char *copy = strdup(text), *save = NULL;
-	struct raft_addr client;
 	const char *why;
 	int rc = 0;
 
@@ -668,7 +1234,6 @@ static int parse_peers(struct server *s, const char *text)
 		return fail("out of memory");
 	for (char *p = strtok_r(copy, ",", &save); p && !rc;
 	     p = strtok_r(NULL, ",", &save)) {
-		struct node_addr *n = &s->nodes[s->n_nodes];
 		char *eq = strchr(p, '='), *end;
 		unsigned long id;
 
@@ -686,20 +1251,15 @@ static int parse_peers(struct server *s, const char *text)
 			rc = fail("--peers: node %lu is listed twice", id);
 			break;
 		}
-		if (raft_addr_parse(eq + 1, &n->ip, &why)) {
+		if (node_add(s, (uint32_t)id, eq + 1, &why)) {
 			rc = fail("--peers: \"%s\": %s", eq + 1, why);
 			break;
 		}
-		if (raft_addr_port(&n->ip) == 65535) {
-			rc = fail("--peers: \"%s\": port 65535 leaves no port for clients (PORT + 1)",
-				  eq + 1);
-			break;
-		}
-		n->id = (uint32_t)id;
-		client = n->ip;
-		raft_addr_set_port(&client, (uint16_t)(raft_addr_port(&n->ip) + 1));
-		raft_addr_format(&client, n->client, sizeof(n->client));
-		s->n_nodes++;
+		s->boot.m[s->boot.n].id = (uint32_t)id;
+		s->boot.m[s->boot.n].voter = true;
+		snprintf(s->boot.m[s->boot.n].addr, sizeof(s->boot.m[0].addr), "%s",
+			 eq + 1);
+		s->boot.n++;
 	}
 	free(copy);
 	return rc;
@@ -714,28 +1274,26 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-/* The cluster's identity: its name and its members' ids. */
-static uint64_t cluster_id(const char *name, const struct server *s)
+/* The cluster's identity is its name: members come and go. */
+static uint64_t cluster_id(const char *name)
 {
-	uint64_t h = fnv1a(0xcbf29ce484222325ULL, name, strlen(name));
-	uint32_t ids[RAFT_MAX_NODES];
-
-	for (unsigned int i = 0; i < s->n_nodes; i++)
-		ids[i] = s->nodes[i].id;
-	for (unsigned int i = 1; i < s->n_nodes; i++)
-		for (unsigned int j = i; j && ids[j - 1] > ids[j]; j--) {
-			uint32_t t = ids[j];
-
-			ids[j] = ids[j - 1];
-			ids[j - 1] = t;
-		}
-	return fnv1a(h, ids, s->n_nodes * sizeof(ids[0])) | 1;
+	return fnv1a(0xcbf29ce484222325ULL, name, strlen(name)) | 1;
 }
 
 struct loaded {
 	struct raft_entry *e;
 	size_t n, cap;
+	struct installed snap;
 };
+
+static int load_snapshot(void *arg, uint64_t index, uint64_t term,
+			 uint8_t *conf, uint32_t conf_len, uint8_t *data,
+			 size_t data_len)
+{
+	struct loaded *l = arg;
+
+	return on_snapshot(&l->snap, index, term, conf, conf_len, data, data_len);
+}
 
 static int load_entry(void *arg, struct raft_entry *e)
 {
@@ -758,17 +1316,40 @@ static int open_storage(struct server *s)
 	char err[512], warn[512];
 	int rc;
 
-	rc = rstore_open(s->data_dir, s->cluster, s->cfg.id, 0, load_entry, &l,
-			 &s->store, &meta, err, sizeof(err), warn, sizeof(warn));
+	rc = rstore_open2(s->data_dir, s->cluster, s->cfg.id, 0, load_snapshot,
+			  load_entry, &l, &s->store, &meta, err, sizeof(err),
+			  warn, sizeof(warn));
 	if (rc) {
 		for (size_t i = 0; i < l.n; i++)
 			free(l.e[i].data);
 		free(l.e);
+		kv_free(l.snap.kv);
+		if (warn[0])
+			fprintf(stderr, "lamport raft serve: %s\n", warn);
 		return fail("%s", err);
 	}
 	if (warn[0])
 		fprintf(stderr, "lamport raft serve: %s\n", warn);
 	raft_restore_meta(s->raft, meta.term, meta.vote);
+	if (l.snap.index) {
+		uint64_t size = 0;
+
+		rstore_snapshot_info(s->store, NULL, NULL, &size);
+		kv_free(s->kv);
+		s->kv = l.snap.kv;
+		rc = raft_restore_snapshot(s->raft, l.snap.index, l.snap.term,
+					   &l.snap.conf, size);
+		s->applied = l.snap.index;
+		if (rc) {
+			for (size_t i = 0; i < l.n; i++)
+				free(l.e[i].data);
+			free(l.e);
+			return fail("%s: the snapshot at %" PRIu64 " does not fit term %" PRIu64,
+				    s->data_dir, l.snap.index, meta.term);
+		}
+		fprintf(stderr, "lamport raft serve: %s: snapshot at index %" PRIu64 " (term %" PRIu64 "), %zu keys\n",
+			s->data_dir, l.snap.index, l.snap.term, kv_count(s->kv));
+	}
 	for (size_t i = 0; i < l.n && !rc; i++)
 		rc = raft_restore_entry(s->raft, &l.e[i]);
 	for (size_t i = rc ? 0 : l.n; i < l.n; i++)
@@ -778,8 +1359,20 @@ static int open_storage(struct server *s)
 		return fail("%s: the log does not fit its term %" PRIu64,
 			    s->data_dir, meta.term);
 	s->term = meta.term;
-	fprintf(stderr, "lamport raft serve: %s: term %" PRIu64 ", vote %u, %" PRIu64 " entries\n",
-		s->data_dir, meta.term, meta.vote, raft_last_index(s->raft));
+	{
+		uint64_t index, term, offset;
+
+		if (!rstore_recv_state(s->store, &index, &term, &offset))
+			raft_snapshot_resume(s->raft, index, term, offset);
+	}
+	rc = own_incarnation(s);
+	if (rc)
+		return fail("%s/incarnation: %s", s->data_dir,
+			    rc == -EUCLEAN ? "damaged" : strerror(-rc));
+	load_incarnations(s);
+	fprintf(stderr, "lamport raft serve: %s: term %" PRIu64 ", vote %u, last index %" PRIu64 ", incarnation %016" PRIx64 "\n",
+		s->data_dir, meta.term, meta.vote, raft_last_index(s->raft),
+		s->incarnation);
 	return 0;
 }
 
@@ -864,6 +1457,8 @@ struct options {
 	const char *transport;
 	const char *faults;
 	unsigned int id;
+	bool join;
+	bool no_hints;
 };
 
 static int parse_options(struct server *s, struct options *o, int argc, char **argv)
@@ -878,6 +1473,9 @@ static int parse_options(struct server *s, struct options *o, int argc, char **a
 		{ "election", required_argument, NULL, 'E' },
 		{ "heartbeat", required_argument, NULL, 'H' },
 		{ "faults", required_argument, NULL, 'f' },
+		{ "join", no_argument, NULL, 'J' },
+		{ "no-hints", no_argument, NULL, 'N' },
+		{ "snapshot-entries", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -914,6 +1512,16 @@ static int parse_options(struct server *s, struct options *o, int argc, char **a
 			break;
 		case 'f':
 			o->faults = optarg;
+			break;
+		case 'J':
+			o->join = true;
+			break;
+		case 'N':
+			o->no_hints = true;
+			break;
+		case 'S':
+			rc = parse_uint("--snapshot-entries", optarg, 0, 100000000,
+					&s->snapshot_entries);
 			break;
 		case 'v':
 			s->verbose++;
@@ -952,7 +1560,9 @@ static int setup(struct server *s, int argc, char **argv)
 
 	raft_config_default(&s->cfg);
 	s->cfg.max_append_bytes = WIRE_APPEND_BYTES;
+	s->cfg.snapshot_chunk = WIRE_CHUNK_BYTES;
 	s->tick_ms = TICK_MS_DEFAULT;
+	s->snapshot_entries = SNAPSHOT_ENTRIES_DEFAULT;
 	rc = parse_options(s, &o, argc, argv);
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -964,13 +1574,13 @@ static int setup(struct server *s, int argc, char **argv)
 	if (o.faults && faults_parse(o.faults, &s->net.faults, err, sizeof(err)))
 		return fail("--faults: %s", err);
 	s->cfg.id = o.id;
-	s->cfg.n_nodes = s->n_nodes;
-	for (unsigned int i = 0; i < s->n_nodes; i++)
-		s->cfg.nodes[i] = s->nodes[i].id;
+	s->cfg.join = o.join;
+	if (!o.join)
+		s->cfg.bootstrap = &s->boot;
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = (uint64_t)getpid() * 2654435761u ^ now_ms();
 	s->cfg.seed = seed;
-	s->cluster = cluster_id(o.cluster, s);
+	s->cluster = cluster_id(o.cluster);
 	s->raft = raft_new(&s->cfg);
 	s->kv = kv_new(0);
 	if (!s->raft || !s->kv)
@@ -986,14 +1596,20 @@ static int setup(struct server *s, int argc, char **argv)
 	}
 	if (open_client_socket(s) || open_timers(s))
 		return 1;
+	if (s->net.lamport && !o.no_hints) {
+		rc = raft_hints_open(&s->hints, err, sizeof(err));
+		if (rc)
+			say(s, "no hints from the failure detector: %s", err);
+	}
 	if (s->net.lamport)
 		snprintf(err, sizeof(err), "AF_LAMPORT node %u port %u", o.id,
 			 raft_addr_port(&s->self->ip));
 	else
 		raft_addr_format(&s->self->ip, err, sizeof(err));
-	say(s, "node %u of %u: peers over %s%s, clients on UDP port %u, data in %s, cluster %016" PRIx64,
-	    o.id, s->n_nodes, s->net.lamport ? "" : "UDP ", err,
-	    raft_addr_port(&s->self->ip) + 1, s->data_dir, s->cluster);
+	say(s, "node %u%s: peers over %s%s, clients on UDP port %u, data in %s, cluster %016" PRIx64 "%s",
+	    o.id, o.join ? " (joining)" : "", s->net.lamport ? "" : "UDP ", err,
+	    raft_addr_port(&s->self->ip) + 1, s->data_dir, s->cluster,
+	    s->hints ? ", hints from the failure detector" : "");
 	return 0;
 }
 
@@ -1009,6 +1625,8 @@ static void teardown(struct server *s)
 		close(s->timer_fd);
 	if (s->signal_fd >= 0)
 		close(s->signal_fd);
+	raft_hints_close(s->hints);
+	lease_timers_free(&s->leases);
 	raft_free(s->raft);
 	kv_free(s->kv);
 	free(s->writes);

@@ -1217,7 +1217,7 @@ static int snap_load(struct rstore *s, bool have_meta, rstore_snap_fn snap,
 	free(l.v);
 	if (!err)
 		err = log_gap_check(s);
-	if (!err)
+	if (!err && s->snap.index)
 		err = snap_hand(s, snap, arg, &sb);
 	snapbuf_free(&sb);
 	return err;

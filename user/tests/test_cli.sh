@@ -87,7 +87,7 @@ fi
 
 expect_ok "lamport help" "Usage: lamport [ OPTIONS ] OBJECT" help
 expect_ok "lamport -help" "Usage: lamport [ OPTIONS ] OBJECT" -help
-expect_ok "lamport -h" "OBJECT := { node peer socket monitor trace bench raft kv }" -h
+expect_ok "lamport -h" "OBJECT := { node peer socket monitor trace bench raft kv lease lock }" -h
 expect_ok "lamport trace help" "Usage: lamport trace { handshake | timewait | cong | conn }" trace help
 expect_ok "lamport trace -h" "Usage: lamport trace { handshake | timewait | cong | conn }" trace -h
 expect_ok "lamport trace conn --help" "OPTIONS := [ -p PID ] [ --port PORT ]" trace conn --help
@@ -120,6 +120,17 @@ expect_ok "lamport raft status -h" "Usage: lamport raft status" raft status -h
 expect_ok "lamport kv help" "Usage: lamport kv [ --server LIST ] [ --timeout MS ] [ --client ID ]" kv help
 expect_ok "lamport help kv" "cas KEY --absent NEW" help kv
 expect_ok "lamport kv get -h" "WORKLOAD := [ --clients N ]" kv get -h
+expect_ok "lamport raft help: add" "lamport raft add ID RAFT_ADDR [ CLUSTER ]" raft help
+expect_ok "lamport raft help: transfer" "lamport raft transfer ID [ --wait MS ] [ CLUSTER ]" raft help
+expect_ok "lamport raft add -h" "Usage: lamport raft status" raft add -h
+expect_ok "lamport kv help: leases and fences" "WRITE := [ --lease ID ] [ FENCE ]" kv help
+expect_ok "lamport kv help: exit status" "3 fenced (FKEY is not at revision TOKEN); 4 no such lease." kv help
+expect_ok "lamport lease help" "Usage: lamport lease [ CLUSTER ] grant TTL_MS" lease help
+expect_ok "lamport help lease" "lamport lease [ CLUSTER ] keepalive ID [ --interval MS ] [ --count N ]" help lease
+expect_ok "lamport lease -h" "Exit status: 0 done; 1 on error; 4 the lease does not exist" lease -h
+expect_ok "lamport lock help" "Usage: lamport lock [ CLUSTER ] acquire NAME --ttl MS [ --wait MS ]" lock help
+expect_ok "lamport help lock" "lamport lock [ CLUSTER ] release NAME --token TOKEN" help lock
+expect_ok "lamport lock -h" "2 the lock is held by another" lock -h
 expect_ok "lamport -V" "lamport utility, " -V
 expect_ok "lamport -Version" "lamport utility, " -Version
 
@@ -353,6 +364,170 @@ export LAMPORT_RAFT_SERVERS
 expect_err "kv servers from LAMPORT_RAFT_SERVERS" \
 	'Error: argument "nowhere" is wrong: port is missing (ADDR:PORT)' kv get k
 unset LAMPORT_RAFT_SERVERS
+expect_err "kv put --lease junk" \
+	'Error: kv put: "x" is not a lease id 1..18446744073709551615' kv put k v --lease x
+expect_err "kv put --lease 0" \
+	'Error: kv put: "0" is not a lease id 1..18446744073709551615' kv put k v --lease 0
+expect_err "kv cas --lease overflows" \
+	'Error: kv cas: "18446744073709551616" is not a lease id 1..18446744073709551615' \
+	kv cas k --absent v --lease 18446744073709551616
+expect_err "kv put --lease without value" \
+	'Error: argument "--lease" needs a value' kv put k v --lease
+expect_err "kv put duplicate --lease" \
+	'Error: duplicate "--lease": "2" is the second value.' kv put k v --lease 1 --lease 2
+expect_err "kv del takes no --lease" \
+	'Error: argument "--lease" is unknown, try "lamport kv help".' kv del k --lease 1
+expect_err "kv get takes no --fence" \
+	'Error: argument "--fence" is unknown, try "lamport kv help".' kv get k --fence k=1
+expect_err "kv put --fence without =" \
+	'Error: kv put: "lock/x" is not a fence KEY=TOKEN' kv put k v --fence lock/x
+expect_err "kv del --fence without key" \
+	'Error: kv del: "=5" is not a fence KEY=TOKEN' kv del k --fence =5
+expect_err "kv put --fence token 0" \
+	'Error: kv put: "0" is not a fence token 1..18446744073709551615' kv put k v --fence lock/x=0
+expect_err "kv cas --fence token junk" \
+	'Error: kv cas: "4x" is not a fence token 1..18446744073709551615' \
+	kv cas k old new --fence lock/x=4x
+expect_err "kv put --fence key too long" \
+	"Error: kv put: \"$long_key=1\" is not a fence KEY=TOKEN: KEY is over 255 bytes" \
+	kv put k v --fence "$long_key=1"
+expect_err "kv del --fence without value" \
+	'Error: argument "--fence" needs a value' kv del k --fence
+expect_err "kv put with a lease, nobody there" \
+	'Error: no answer from 127.0.0.1:1 within 200 ms (the write may or may not have happened)' \
+	kv put k v --lease 3 --fence lock/x=7 --server 127.0.0.1:1 --timeout 200
+
+expect_err "raft add without id" 'Error: argument "ID" is required' raft add
+expect_err "raft add without address" \
+	'Error: argument "RAFT_ADDR" is required' raft add 4
+expect_err "raft add id junk" \
+	'Error: raft add: "x" is not a node id 1..4294967295' raft add x 198.18.0.4:7001
+expect_err "raft add id 0" \
+	'Error: raft add: "0" is not a node id 1..4294967295' raft add 0 198.18.0.4:7001
+expect_err "raft add id overflows u32" \
+	'Error: raft add: "4294967296" is not a node id 1..4294967295' \
+	raft add 4294967296 198.18.0.4:7001
+expect_err "raft add address without port" \
+	'Error: raft add: "198.18.0.4" is not a Raft address: port is missing (ADDR:PORT)' \
+	raft add 4 198.18.0.4
+expect_err "raft add address, port 65535" \
+	'Error: raft add: ":65535" is not a Raft address: port 65535 leaves no port for clients (PORT + 1)' \
+	raft add 4 :65535
+expect_err "raft add extra argument" \
+	'Error: argument "x" is unknown, try "lamport raft help".' raft add 4 :7007 x
+expect_err "raft add takes no --wait" \
+	'Error: argument "--wait" is unknown, try "lamport raft help".' raft add 4 :7007 --wait 1
+expect_err "raft remove without id" 'Error: argument "ID" is required' raft remove
+expect_err "raft remove id junk" \
+	'Error: raft remove: "two" is not a node id 1..4294967295' raft remove two
+expect_err "raft remove extra argument" \
+	'Error: argument "3" is unknown, try "lamport raft help".' raft remove 2 3
+expect_err "raft remove bad timeout" \
+	'Error: argument "0" is wrong: timeout is out of range (1..3600000 ms)' \
+	raft remove 2 --timeout 0
+expect_err "raft remove bad server" \
+	'Error: argument "nowhere" is wrong: port is missing (ADDR:PORT)' \
+	raft remove 2 --server nowhere
+expect_err "raft transfer without id" 'Error: argument "ID" is required' raft transfer
+expect_err "raft transfer --wait without value" \
+	'Error: argument "--wait" needs a value' raft transfer 2 --wait
+expect_err "raft transfer --wait junk" \
+	'Error: raft transfer: "1s" is not a wait of 0..3600000 ms' raft transfer 2 --wait 1s
+expect_err "raft transfer --wait too long" \
+	'Error: raft transfer: "3600001" is not a wait of 0..3600000 ms' \
+	raft transfer 2 --wait 3600001
+expect_err "raft transfer duplicate --wait" \
+	'Error: duplicate "--wait": "2" is the second value.' raft transfer 2 --wait 1 --wait 2
+expect_err "raft transfer, nobody there" \
+	'Error: raft transfer: no answer within 200 ms (asking 127.0.0.1:1)' \
+	raft transfer 2 --server 127.0.0.1:1 --timeout 200
+LAMPORT_RAFT_SERVERS=127.0.0.1:1,127.0.0.1:2
+export LAMPORT_RAFT_SERVERS
+expect_err "raft add, nobody in LAMPORT_RAFT_SERVERS" \
+	'Error: raft add: no answer within 200 ms (asking 127.0.0.1:1, 127.0.0.1:2)' \
+	raft add 4 198.18.0.4:7001 --timeout 200
+unset LAMPORT_RAFT_SERVERS
+
+run lease
+if [ "$rc" -eq 1 ] && [ -z "$out" ] && [ "${err#Usage: lamport lease}" != "$err" ]; then
+	report ok "lease without a command: usage on stderr, status 1"
+else
+	report fail "lease without a command: usage on stderr, status 1"
+fi
+expect_err "unknown lease command" \
+	'Error: command "frob" is unknown, try "lamport lease help".' lease frob
+expect_err "lease with options only" \
+	'Error: argument "COMMAND" is required' lease --timeout 100
+expect_err "lease grant without ttl" 'Error: argument "TTL_MS" is required' lease grant
+expect_err "lease grant ttl 0" \
+	'Error: lease grant: "0" is not a ttl of 1..3600000 ms' lease grant 0
+expect_err "lease grant ttl too long" \
+	'Error: lease grant: "3600001" is not a ttl of 1..3600000 ms' lease grant 3600001
+expect_err "lease grant ttl junk" \
+	'Error: lease grant: "10s" is not a ttl of 1..3600000 ms' lease grant 10s
+expect_err "lease grant extra argument" \
+	'Error: argument "x" is unknown, try "lamport lease help".' lease grant 100 x
+expect_err "lease grant bad timeout" \
+	'Error: argument "x" is wrong: timeout is not a number of milliseconds' \
+	lease --timeout x grant 100
+expect_err "lease grant, nobody there" \
+	'Error: no answer from 127.0.0.1:1 within 200 ms (the write may or may not have happened)' \
+	lease grant 100 --server 127.0.0.1:1 --timeout 200
+expect_err "lease keepalive without id" 'Error: argument "ID" is required' lease keepalive
+expect_err "lease keepalive id junk" \
+	'Error: lease keepalive: "x" is not a lease id 1..18446744073709551615' lease keepalive x
+expect_err "lease keepalive --interval 0" \
+	'Error: lease keepalive: "0" is not an interval of 1..3600000 ms' \
+	lease keepalive 5 --interval 0
+expect_err "lease keepalive --count 0" \
+	'Error: lease keepalive: "0" is not a count 1..4294967295' lease keepalive 5 --count 0
+expect_err "lease keepalive --count without value" \
+	'Error: argument "--count" needs a value' lease keepalive 5 --count
+expect_err "lease keepalive duplicate --interval" \
+	'Error: duplicate "--interval": "2" is the second value.' \
+	lease keepalive 5 --interval 1 --interval 2
+expect_err "lease revoke id 0" \
+	'Error: lease revoke: "0" is not a lease id 1..18446744073709551615' lease revoke 0
+expect_err "lease revoke without id" 'Error: argument "ID" is required' lease revoke
+
+long_name=$(printf '%0251d' 0)
+expect_err "unknown lock command" \
+	'Error: command "frob" is unknown, try "lamport lock help".' lock frob
+expect_err "lock acquire without name" 'Error: argument "NAME" is required' lock acquire
+expect_err "lock acquire without --ttl" 'Error: argument "--ttl" is required' lock acquire x
+expect_err "lock acquire --ttl 0" \
+	'Error: lock acquire: "0" is not a ttl of 1..3600000 ms' lock acquire x --ttl 0
+expect_err "lock acquire --wait junk" \
+	'Error: lock acquire: "-1" is not a wait of 0..3600000 ms' \
+	lock acquire x --ttl 100 --wait -1
+expect_err "lock acquire empty name" \
+	'Error: lock acquire: "" is not a lock name (1..250 bytes)' lock acquire "" --ttl 100
+expect_err "lock acquire name too long" \
+	"Error: lock acquire: \"$long_name\" is not a lock name (1..250 bytes)" \
+	lock acquire "$long_name" --ttl 100
+expect_err "lock acquire extra argument" \
+	'Error: argument "y" is unknown, try "lamport lock help".' lock acquire x y --ttl 100
+expect_err "lock acquire command without --" \
+	'Error: argument "true" is unknown, try "lamport lock help".' \
+	lock acquire x --ttl 100 true
+expect_err "lock acquire -- without command" \
+	'Error: argument "COMMAND" is required' lock acquire x --ttl 100 --
+expect_err "lock acquire --ttl after --" \
+	'Error: argument "--ttl" is required' lock acquire x -- sh --ttl 100
+expect_err "lock acquire, nobody there: the command does not run" \
+	'Error: no answer from 127.0.0.1:1 within 200 ms (the write may or may not have happened)' \
+	lock acquire x --ttl 100 --server 127.0.0.1:1 --timeout 200 -- echo ran
+expect_err "lock release without --token" \
+	'Error: argument "--token" is required' lock release x
+expect_err "lock release without name" \
+	'Error: argument "NAME" is required' lock release --token 5
+expect_err "lock release token 0" \
+	'Error: lock release: "0" is not a token 1..18446744073709551615' \
+	lock release x --token 0
+expect_err "lock release, nobody there" \
+	'Error: no answer from 127.0.0.1:1 within 200 ms' \
+	lock release x --token 5 --server 127.0.0.1:1 --timeout 200
+
 expect_err "kv workload unknown option" \
 	'Error: argument "--frob" is unknown, try "lamport kv help".' kv workload --frob 1
 expect_err "kv workload --clients 0" \

@@ -7,6 +7,9 @@
  * ids, stray and garbled datagrams ignored, late answers taken, the
  * deadline kept; and a workload against a fake leader applying commands to
  * a real kv store while dropping datagrams, with its history checked.
+ * Changes of the cluster (add, remove, transfer) sent to the leader, busy
+ * answers retried, refusals told; leases and fenced writes against a real
+ * kv store.
  */
 
 #include <arpa/inet.h>
@@ -37,6 +40,8 @@ struct seen {
 	uint64_t seq;
 	bool expect_absent;
 	uint16_t expectlen;
+	bool has_admin;
+	struct wire_admin admin;
 };
 
 struct fake;
@@ -102,6 +107,8 @@ static void record(struct fake *f, unsigned int node,
 		s.expect_absent = cmd.expect_absent;
 		s.expectlen = cmd.expectlen;
 	}
+	if (req->kind == WIRE_REQ_ADMIN)
+		s.has_admin = !wire_admin_decode(&s.admin, req->body, req->len);
 	pthread_mutex_lock(&f->lock);
 	if (f->n_seen < MAX_SEEN)
 		f->seen[f->n_seen++] = s;
@@ -801,10 +808,15 @@ static void script_status(struct fake *f, unsigned int node,
 	struct wire_status st = {
 		.raft = { .id = 1, .role = RAFT_LEADER, .term = 3, .leader = 1,
 			  .commit = 120, .last_index = 120, .n_peers = 1,
+			  .snap_index = 100, .snap_term = 2, .voter = true,
 			  .peers = { { .id = 2, .match = 119, .next = 121,
-				       .active = true } } },
+				       .active = true, .snapshot = true,
+				       .snap_offset = 2048 } } },
 		.applied = 120, .clock = 4567, .transport = WIRE_TRANSPORT_UDP,
-		.kv_keys = 10, .kv_digest = 0xabc,
+		.kv_keys = 10, .kv_digest = 0xabc, .kv_leases = 2, .hints = true,
+		.members = { .n = 2, .m = {
+			{ .id = 1, .voter = true, .addr = "198.18.0.1:7000" },
+			{ .id = 2, .addr = "198.18.0.2:7000" } } },
 	};
 	struct wire_reply r = { .kind = req->kind, .id = req->id };
 	uint8_t body[WIRE_DGRAM_MAX];
@@ -837,6 +849,12 @@ static void test_status(void)
 	       st.raft.role == RAFT_LEADER && st.raft.n_peers == 1 &&
 	       st.raft.peers[0].match == 119 && st.clock == 4567 &&
 	       st.kv_digest == 0xabc, "status of node 0");
+	tap_ok(st.raft.snap_index == 100 && st.raft.voter && st.hints &&
+	       st.kv_leases == 2 && st.raft.peers[0].snapshot &&
+	       st.raft.peers[0].snap_offset == 2048 && st.members.n == 2 &&
+	       st.members.m[0].voter && !st.members.m[1].voter &&
+	       !strcmp(st.members.m[1].addr, "198.18.0.2:7000"),
+	       "with its snapshot, leases, hints and members");
 	fake_clear(&f);
 	tap_ok(raft_client_status(c, f.addr[1], &st) == -EREMOTEIO &&
 	       !strcmp(raft_client_error(c), "not the leader"),
@@ -847,6 +865,112 @@ static void test_status(void)
 	       "no redirect: node 1 only");
 	tap_ok(raft_client_status(c, "nowhere", &st) == -EINVAL,
 	       "a wrong address: -EINVAL");
+	raft_client_free(c);
+	fake_stop(&f);
+}
+
+/*
+ * Node 0 names node 1 the leader.  Node 1 answers f->code: 0, WIRE_BUSY
+ * to its first two requests then DONE with a line of text; 1, BAD_REQUEST
+ * with the reason; 2, WIRE_BUSY forever.
+ */
+static void script_admin(struct fake *f, unsigned int node,
+			 const struct wire_request *req,
+			 const struct raft_addr *from)
+{
+	static const char done[] = "node 4 added as a non-voter\n";
+	static const char why[] = "node 4 is already a member";
+	unsigned int mode = atomic_load(&f->code);
+	struct wire_reply r = {
+		.kind = req->kind, .code = WIRE_DONE, .id = req->id,
+		.body = (const uint8_t *)done, .len = sizeof(done) - 1,
+	};
+
+	if (node == 0) {
+		answer_code(f, node, from, req, WIRE_NOT_LEADER, f->addr[1]);
+		return;
+	}
+	if (mode == 2 || (mode == 0 && atomic_load(&f->per_node[1]) <= 2)) {
+		answer_code(f, node, from, req, WIRE_BUSY, "");
+		return;
+	}
+	if (mode == 1) {
+		r.code = WIRE_BAD_REQUEST;
+		r.body = (const uint8_t *)why;
+		r.len = sizeof(why) - 1;
+	}
+	send_reply(f, node, from, &r);
+}
+
+static void test_admin(void)
+{
+	struct wire_admin add = { .op = WIRE_ADMIN_ADD, .id = 4 };
+	struct wire_admin bad = { .op = WIRE_ADMIN_REMOVE };
+	struct seen s[MAX_SEEN];
+	struct raft_client *c;
+	uint64_t start, took;
+	unsigned int n, on1 = 0, same = 0;
+	char list[256], msg[128];
+	struct fake f;
+	int ret;
+
+	if (fake_start(&f, 2, NULL, script_admin, NULL)) {
+		tap_ok(false, "fakes started");
+		return;
+	}
+	snprintf(add.addr, sizeof(add.addr), "198.18.0.4:7000");
+	fake_list(&f, "0", list, sizeof(list));
+	new_client(&c, list, 200, 2000);
+	start = now_ns();
+	ret = raft_client_admin(c, &add, msg, sizeof(msg));
+	took = now_ns() - start;
+	tap_ok(!ret && !strcmp(msg, "node 4 added as a non-voter"),
+	       "admin: redirected, BUSY twice, then DONE: %d \"%s\"", ret,
+	       msg);
+	n = fake_seen(&f, s);
+	for (unsigned int i = 0; i < n; i++) {
+		on1 += s[i].node == 1;
+		same += s[i].kind == WIRE_REQ_ADMIN && s[i].has_admin &&
+			s[i].admin.op == WIRE_ADMIN_ADD && s[i].admin.id == 4 &&
+			!strcmp(s[i].admin.addr, "198.18.0.4:7000");
+	}
+	tap_ok(n >= 4 && s[0].node == 0 && s[1].node == 1 && on1 == 3 &&
+	       same == n,
+	       "%u requests, the same change, 3 to the leader", n);
+	tap_ok(took >= 30 * MS && took < 1000 * MS,
+	       "with pauses after BUSY (%.1f ms)", took / 1e6);
+	tap_ok(raft_client_leader(c) &&
+	       !strcmp(raft_client_leader(c), f.addr[1]),
+	       "the leader is node 1");
+
+	atomic_store(&f.code, 1);
+	fake_clear(&f);
+	ret = raft_client_admin(c, &add, msg, sizeof(msg));
+	n = fake_seen(&f, s);
+	tap_ok(ret == -EREMOTEIO && !strcmp(msg, "node 4 is already a member") &&
+	       !strcmp(raft_client_error(c), msg) && n == 1 && s[0].node == 1,
+	       "BAD_REQUEST: -EREMOTEIO, its text (%s), asked of the leader",
+	       msg);
+	tap_ok(raft_client_admin(c, &add, msg, 8) == -EREMOTEIO &&
+	       !strcmp(msg, "node 4 "), "the text cut to msglen");
+	raft_client_free(c);
+
+	atomic_store(&f.code, 2);
+	fake_list(&f, "01", list, sizeof(list));
+	new_client(&c, list, 50, 300);
+	start = now_ns();
+	ret = raft_client_admin(c, &add, msg, sizeof(msg));
+	took = now_ns() - start;
+	tap_ok(ret == -ETIMEDOUT && strstr(msg, "busy") &&
+	       took >= 300 * MS && took < 600 * MS,
+	       "BUSY until the deadline: -ETIMEDOUT after %.1f ms (%s)",
+	       took / 1e6, msg);
+	fake_clear(&f);
+	tap_ok(raft_client_admin(c, &bad, msg, sizeof(msg)) == -EINVAL &&
+	       msg[0], "id 0: -EINVAL (%s)", msg);
+	add.addr[0] = '\0';
+	tap_ok(raft_client_admin(c, &add, msg, sizeof(msg)) == -EINVAL &&
+	       !fake_seen(&f, s), "add without an address: -EINVAL, nothing sent");
 	raft_client_free(c);
 	fake_stop(&f);
 }
@@ -1105,6 +1229,108 @@ static void test_workload(void)
 	fake_stop(&f);
 }
 
+static void test_leases(void)
+{
+	struct raft_client_write_opts o = { 0 };
+	struct kv_result res;
+	struct raft_client *c;
+	uint64_t lease, rev;
+	struct seen s[MAX_SEEN];
+	char list[256];
+	struct fake f;
+	unsigned int n;
+	int ret;
+
+	if (fake_start(&f, 2, NULL, script_kv, kv_new(0))) {
+		tap_ok(false, "fakes started");
+		return;
+	}
+	fake_list(&f, "10", list, sizeof(list));
+	new_client(&c, list, 200, 2000);
+	ret = raft_client_lease_grant(c, 1500, &res);
+	tap_ok(!ret && res.status == KV_OK && res.lease && res.ttl_ms == 1500,
+	       "lease granted: id %llu, ttl %u ms",
+	       (unsigned long long)res.lease, res.ttl_ms);
+	lease = res.lease;
+	o.lease = lease;
+	tap_ok(!raft_client_put_ex(c, "k", 1, "v", 1, &o, &res) &&
+	       res.status == KV_OK && res.lease == lease,
+	       "put with the lease attached");
+	rev = res.revision;
+	tap_ok(!raft_client_get(c, "k", 1, &res) && res.status == KV_OK &&
+	       res.lease == lease && res.revision == rev,
+	       "get shows the key's lease");
+	o = (struct raft_client_write_opts){
+		.lease = lease, .fence_key = "k", .fence_keylen = 1,
+		.fence_token = rev + 1,
+	};
+	ret = raft_client_put_ex(c, "data", 4, "x", 1, &o, &res);
+	tap_ok(!ret && res.status == KV_FENCED && res.revision == rev,
+	       "a put fenced by a wrong token: fenced, at revision %llu",
+	       (unsigned long long)res.revision);
+	o.fence_token = rev;
+	tap_ok(!raft_client_put_ex(c, "data", 4, "x", 1, &o, &res) &&
+	       res.status == KV_OK, "fenced by the right token: done");
+	o = (struct raft_client_write_opts){
+		.fence_key = "gone", .fence_keylen = 4, .fence_token = 3,
+	};
+	tap_ok(!raft_client_del_ex(c, "data", 4, &o, &res) &&
+	       res.status == KV_FENCED && !res.revision,
+	       "a del fenced by a missing key: fenced, revision 0");
+	o = (struct raft_client_write_opts){ .lease = lease };
+	tap_ok(!raft_client_cas_ex(c, "lock/x", 6, NULL, 0, "me", 2, &o,
+				   &res) && res.status == KV_OK,
+	       "cas absent with the lease: a lock taken");
+	tap_ok(!raft_client_cas_ex(c, "lock/x", 6, NULL, 0, "you", 3, &o,
+				   &res) && res.status == KV_CAS_FAILED &&
+	       res.lease == lease,
+	       "a second one fails, naming the holder's lease");
+	tap_ok(!raft_client_lease_keepalive(c, lease, &res) &&
+	       res.status == KV_OK && res.ttl_ms == 1500,
+	       "keepalive: ok, with the ttl");
+	tap_ok(!raft_client_lease_revoke(c, lease, &res) && res.status == KV_OK,
+	       "revoked");
+	tap_ok(!raft_client_get(c, "lock/x", 6, &res) &&
+	       res.status == KV_NOT_FOUND &&
+	       !raft_client_get(c, "data", 4, &res) &&
+	       res.status == KV_NOT_FOUND,
+	       "its keys went with it");
+	tap_ok(!raft_client_lease_keepalive(c, lease, &res) &&
+	       res.status == KV_NO_LEASE &&
+	       !raft_client_lease_revoke(c, lease, &res) &&
+	       res.status == KV_NO_LEASE &&
+	       !raft_client_put_ex(c, "k", 1, "v", 1, &o, &res) &&
+	       res.status == KV_NO_LEASE,
+	       "then keepalive, revoke and attaching: no lease");
+	n = fake_seen(&f, s);
+	tap_ok(n >= 2 && s[n - 1].has_cmd && s[n - 1].op == KV_PUT &&
+	       s[n - 2].op == KV_LEASE_REVOKE &&
+	       s[n - 1].seq == s[n - 2].seq + 1 &&
+	       s[n - 1].client == raft_client_id(c),
+	       "lease ops are writes of the session, in sequence");
+
+	fake_clear(&f);
+	o = (struct raft_client_write_opts){ .lease = lease };
+	tap_ok(raft_client_del_ex(c, "k", 1, &o, &res) == -EINVAL,
+	       "a del with a lease: -EINVAL");
+	o = (struct raft_client_write_opts){ .fence_key = "k",
+					     .fence_keylen = 1 };
+	tap_ok(raft_client_put_ex(c, "k", 1, "v", 1, &o, &res) == -EINVAL,
+	       "fence token 0: -EINVAL");
+	o.fence_token = 1;
+	o.fence_keylen = 0;
+	tap_ok(raft_client_put_ex(c, "k", 1, "v", 1, &o, &res) == -EINVAL,
+	       "an empty fence key: -EINVAL");
+	tap_ok(raft_client_lease_grant(c, 0, &res) == -EINVAL &&
+	       raft_client_lease_grant(c, KV_TTL_MAX + 1, &res) == -EINVAL &&
+	       raft_client_lease_keepalive(c, 0, &res) == -EINVAL &&
+	       raft_client_lease_revoke(c, 0, &res) == -EINVAL,
+	       "ttl 0 or over KV_TTL_MAX, lease 0: -EINVAL");
+	tap_ok(!fake_seen(&f, s), "none of them sent");
+	raft_client_free(c);
+	fake_stop(&f);
+}
+
 static void test_mix(void)
 {
 	unsigned int mix[RAFT_OP_COUNT];
@@ -1140,6 +1366,8 @@ int main(void)
 	test_redirect_loops();
 	test_bad_request();
 	test_status();
+	test_admin();
+	test_leases();
 	test_ipv6();
 	test_mix();
 	test_workload();

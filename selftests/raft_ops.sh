@@ -1,0 +1,286 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# lamport raft serve run as a service: snapshots and log compaction, a
+# follower brought back by a snapshot, a corrupt snapshot refused,
+# membership changes (a node joins as a non-voter and becomes a voter, a
+# member removed during a partition, a leader removing itself), leadership
+# transfer, a wiped node refused until removed and added again, leases and
+# locks with fencing tokens. Real processes in network namespaces, as in
+# raft.sh (whose helpers raft_lib.sh holds).
+
+here=$(cd "$(dirname "$0")" && pwd)
+tag=rfo$$
+# shellcheck source=raft_lib.sh
+. "$here/raft_lib.sh"
+
+snap=300
+
+# Nodes 1..3 are the first members; node 4 is started with --join.
+start_joiner() {	# start_joiner N
+	nodes_before=$nodes
+	nodes=$1
+	start_node "$1" --join --snapshot-entries $snap
+	nodes=$nodes_before
+}
+
+# Writes until every node in LIST has a snapshot past index FLOOR.
+write_until_snapshots() {	# write_until_snapshots FLOOR NODE...
+	floor=$1
+	shift
+	for _ in $(seq 1 $((20 * slow))); do
+		done_all=1
+		for i in "$@"; do
+			si=$(status "$i" | field snap_index)
+			[ "${si:-0}" -gt "$floor" ] || done_all=0
+		done
+		[ $done_all = 1 ] && return 0
+		kv workload --clients 4 --duration 1 --keys 16 >/dev/null 2>&1
+	done
+	for i in "$@"; do status "$i"; done
+	return 1
+}
+
+# Applied index and digest equal on the nodes given.
+same_state() {	# same_state NODE...
+	for _ in $(seq 1 $((100 * slow))); do
+		want=""
+		ok=1
+		for i in "$@"; do
+			s=$(status "$i") || { ok=0; break; }
+			got="$(echo "$s" | field applied) $(echo "$s" | field digest)"
+			[ -z "$want" ] && want=$got
+			[ "$got" = "$want" ] || ok=0
+		done
+		[ $ok = 1 ] && return 0
+		sleep 0.1
+	done
+	for i in "$@"; do status "$i"; echo; done
+	return 1
+}
+
+is_voter() {	# is_voter ASKED NODE: ASKED's membership has NODE as a voter
+	status "$1" | grep -q "{\"id\":$2,\"voter\":true"
+}
+
+is_member() {	# is_member ASKED NODE
+	status "$1" | grep -q "{\"id\":$2,\"voter\":"
+}
+
+admin() {	# admin VERB ARGS...: lamport raft add|remove|transfer
+	verb=$1
+	shift
+	in_client "$LAMPORT" raft "$verb" "$@" --server "$(servers)"
+}
+
+# 1. Snapshots.
+
+snapshots_taken() {
+	make_cluster 4 && nodes=3 && start_all --snapshot-entries $snap &&
+	leader=$(wait_leader) && write_until_snapshots 0 1 2 3 &&
+	same_state 1 2 3 &&
+	first=$(status "$leader" | field first) &&
+	[ "$first" -gt 1 ] || { echo "the leader's log starts at ${first:-?}"; return 1; }
+}
+
+lagging_follower_gets_snapshot() {
+	f=$(( leader % 3 + 1 ))
+	isolate "$f"
+	last_f=$(status "$f" | field last)
+	write_until_snapshots $((last_f + snap)) "$leader" || return 1
+	rejoin "$f"
+	same_state 1 2 3 &&
+	grep -q "installed the leader's snapshot" "$out/n$f.log" ||
+		{ echo "node $f did not install a snapshot"; return 1; }
+}
+
+restart_loads_snapshot() {
+	f=$(( leader % 3 + 1 ))
+	stop_node "$f" TERM && start_node "$f" --snapshot-entries $snap &&
+	sleep 0.5 &&
+	tail -n 5 "$out/n$f.log" | grep -q ": snapshot at index [0-9]*" ||
+		{ echo "node $f did not load its snapshot"; return 1; }
+	same_state 1 2 3
+}
+
+corrupt_snapshot_refused() {
+	f=$(( leader % 3 + 1 ))
+	stop_node "$f" TERM
+	file=$(ls "$out/d$f"/snap-*.snap | tail -n 1)
+	cp "$file" "$out/snap.good"
+	size=$(stat -c %s "$file")
+	printf '\xff' | dd of="$file" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+	# The log before the snapshot is gone: the node must refuse to start.
+	in_node "$f" "$LAMPORT" raft serve --id "$f" --peers "$(peers)" \
+		--data "$out/d$f" --transport "$TRANSPORT" $timing >"$out/corrupt" 2>&1 &&
+		{ echo "started on a corrupt snapshot"; return 1; }
+	cat "$out/corrupt"
+	grep -q "${file##*/}" "$out/corrupt" || return 1
+	grep -qi "crc\|checksum\|damaged\|bad" "$out/corrupt" || return 1
+	cp "$out/snap.good" "$file" &&
+	start_node "$f" --snapshot-entries $snap && same_state 1 2 3
+}
+
+# 2. Membership.
+
+node_joins() {
+	start_joiner 4
+	admin add 4 "$(addr 4):$port" || return 1
+	for _ in $(seq 1 $((100 * slow))); do
+		is_voter "$leader" 4 && break
+		sleep 0.1
+	done
+	is_voter "$leader" 4 || { echo "node 4 never became a voter"; status "$leader"; return 1; }
+	nodes=4
+	put_ok joined 4 && same_state 1 2 3 4 &&
+	grep -q "installed the leader's snapshot" "$out/n4.log" ||
+		{ echo "node 4 did not catch up by a snapshot"; return 1; }
+}
+
+remove_during_partition() {
+	victim=$(( leader % 4 + 1 ))
+	isolate "$victim"
+	admin remove "$victim" || return 1
+	put_ok after-remove 1 || return 1
+	term=$(term_of "$leader")
+	rejoin "$victim"
+	sleep $((2 * slow))
+	others=""
+	for i in 1 2 3 4; do [ "$i" = "$victim" ] || others="$others $i"; done
+	# shellcheck disable=SC2086
+	expect_eq "leader after the removed node's return" "$leader" "$(wait_leader "$victim")" &&
+	expect_eq "term" "$term" "$(term_of "$leader")" &&
+	! is_member "$leader" "$victim" && put_ok removed-gone 1 && same_state $others
+}
+
+leader_removes_itself() {
+	old=$leader
+	term=$(term_of "$old")
+	admin remove "$old" || return 1
+	for _ in $(seq 1 $((100 * slow))); do
+		leader=$(wait_leader "$old") && [ "$leader" != "$old" ] &&
+			[ "$leader" != "$victim" ] && break
+		sleep 0.1
+	done
+	[ "$(term_of "$leader")" -gt "$term" ] ||
+		{ echo "no new term after the leader left"; return 1; }
+	put_ok after-leader-left 1 &&
+	[ "$(role "$old")" != leader ] && ! is_member "$leader" "$old"
+}
+
+transfer() {
+	to=""
+	for i in 1 2 3 4; do
+		[ "$i" != "$leader" ] && is_voter "$leader" "$i" && to=$i
+	done
+	admin transfer "$to" || return 1
+	expect_eq "leader after the transfer" "$to" "$(wait_leader)" || return 1
+	leader=$to
+	put_ok after-transfer 1
+}
+
+# The members now: the leader and the other voter left.
+members() {
+	for i in 1 2 3 4; do is_member "$leader" "$i" && echo "$i"; done
+}
+
+wiped_node_refused() {
+	w=""
+	for i in $(members); do [ "$i" != "$leader" ] && w=$i; done
+	stop_node "$w" KILL
+	rm -rf "$out/d$w"
+	start_node "$w" --snapshot-entries $snap
+	sleep $((2 * slow))
+	grep -q "from node $w: its data directory is new" "$out/n$leader.log" ||
+		{ echo "the leader did not notice node $w was wiped"; return 1; }
+	put_ok while-wiped 1 || return 1
+	admin remove "$w" && admin add "$w" "$(addr "$w"):$port" || return 1
+	for _ in $(seq 1 $((100 * slow))); do
+		is_voter "$leader" "$w" && break
+		sleep 0.1
+	done
+	is_voter "$leader" "$w" || { echo "node $w is not a voter again"; return 1; }
+	# shellcheck disable=SC2046
+	put_ok rejoined 1 && same_state $(members)
+}
+
+# 3. Leases and locks.
+
+lease_expires_and_keepalive() {
+	id=$(in_client "$LAMPORT" -j lease --server "$(servers)" grant $((1000 * slow)) |
+		field lease) || return 1
+	[ -n "$id" ] || { echo "no lease id"; return 1; }
+	kv put leased v --lease "$id" >/dev/null || return 1
+	in_client "$LAMPORT" lease --server "$(servers)" keepalive "$id" \
+		--interval $((300 * slow)) --count 5 >/dev/null || return 1
+	kv get leased >/dev/null || { echo "the key went while kept alive"; return 1; }
+	sleep $((2 * slow))
+	kv get leased >/dev/null 2>&1 && { echo "the key outlived its lease"; return 1; }
+	id=$(in_client "$LAMPORT" -j lease --server "$(servers)" grant 60000 | field lease)
+	kv put revoked v --lease "$id" >/dev/null &&
+	in_client "$LAMPORT" lease --server "$(servers)" revoke "$id" >/dev/null || return 1
+	kv get revoked >/dev/null 2>&1 && { echo "the key outlived its revoked lease"; return 1; }
+	return 0
+}
+
+lease_survives_failover() {
+	id=$(in_client "$LAMPORT" -j lease --server "$(servers)" grant $((3000 * slow)) |
+		field lease) &&
+	kv put failover-leased v --lease "$id" >/dev/null || return 1
+	old=$leader
+	stop_node "$old" KILL
+	leader=$(wait_leader "$old") || return 1
+	kv get failover-leased >/dev/null ||
+		{ echo "the lease ended early, with its leader"; return 1; }
+	start_node "$old" --snapshot-entries $snap
+	sleep $((4 * slow))
+	kv get failover-leased >/dev/null 2>&1 &&
+		{ echo "the lease outlived its ttl after the failover"; return 1; }
+	return 0
+}
+
+# A holder paused past its lease (SIGSTOP) writes late: its fencing token
+# is refused, the new holder's write stays.
+paused_holder_is_fenced() {
+	ttl=$((1000 * slow))
+	in_client "$LAMPORT" lock --server "$(servers)" acquire job --ttl $ttl -- \
+		sh -c "trap '' TERM; echo \$LAMPORT_LOCK_TOKEN >$out/token1; kill -STOP \$\$;
+		       $LAMPORT kv --server $(servers) put guarded first \
+		           --fence lock/job=\$LAMPORT_LOCK_TOKEN; echo \$? >$out/late" \
+		>"$out/holder1" 2>&1 &
+	holder=$!
+	for _ in $(seq 1 50); do [ -s "$out/token1" ] && break; sleep 0.1; done
+	[ -s "$out/token1" ] || { cat "$out/holder1"; return 1; }
+	# The holder's lamport process stops too: no more keepalives.
+	pkill -STOP -f "lock --server .* acquire job"
+	sleep $((2 * ttl / 1000 + 1))
+	r=$(in_client "$LAMPORT" -j lock --server "$(servers)" acquire job --ttl 60000 \
+		--wait $((5000 * slow))) || { echo "$r"; return 1; }
+	token2=$(echo "$r" | field token)
+	token1=$(cat "$out/token1")
+	[ "$token2" -gt "$token1" ] || { echo "token $token2 after $token1"; return 1; }
+	kv put guarded second --fence "lock/job=$token2" >/dev/null || return 1
+	# The holder wakes up first, its lamport lock process after.
+	pkill -CONT -f "LAMPORT_LOCK_TOKEN"
+	for _ in $(seq 1 $((100 * slow))); do [ -s "$out/late" ] && break; sleep 0.1; done
+	pkill -CONT -f "lock --server .* acquire job"
+	wait $holder
+	expect_eq "the late write's exit status (3: fenced)" 3 "$(cat "$out/late")" &&
+	expect_eq "guarded" second "$(kv -j get guarded | field value)"
+}
+
+echo "TAP version 13"
+echo "1..12"
+step "snapshots every $snap entries: the log is compacted on every node ($TRANSPORT)" snapshots_taken
+step "a follower cut off while the log was compacted is brought back by a snapshot" lagging_follower_gets_snapshot
+step "a restarted node loads its snapshot and replays the rest" restart_loads_snapshot
+step "a corrupt snapshot is never loaded: the node refuses, naming the file" corrupt_snapshot_refused
+step "node 4 joins as a non-voter, catches up by a snapshot, becomes a voter" node_joins
+step "a wiped node is refused until removed and added again" wiped_node_refused
+step "a lease's keys vanish when it expires, not while kept alive; revoke ends it" lease_expires_and_keepalive
+step "a lease outlives its leader's crash, then expires" lease_survives_failover
+step "a holder paused past its lease writes late: its fencing token is refused" paused_holder_is_fenced
+step "a member removed during a partition does not disturb the others" remove_during_partition
+step "the leader removes itself: it steps down, another leads" leader_removes_itself
+step "leadership transfer: the voter named leads" transfer
+[ $failed -eq 0 ]
