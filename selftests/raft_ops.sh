@@ -243,8 +243,11 @@ lease_survives_failover() {
 # is refused, the new holder's write stays.
 paused_holder_is_fenced() {
 	ttl=$((1000 * slow))
-	in_client "$LAMPORT" lock --server "$(servers)" acquire job --ttl $ttl -- \
-		sh -c "trap '' TERM; echo \$LAMPORT_LOCK_TOKEN >$out/token1; kill -STOP \$\$;
+	# nsenter, not in_client: $! must be the lamport process itself.
+	nsenter --net="/run/netns/${tag}c" "$LAMPORT" lock --server "$(servers)" \
+		acquire job --ttl $ttl -- \
+		sh -c "trap '' TERM; echo \$\$ >$out/holder.pid;
+		       echo \$LAMPORT_LOCK_TOKEN >$out/token1; kill -STOP \$\$;
 		       $LAMPORT kv --server $(servers) put guarded first \
 		           --fence lock/job=\$LAMPORT_LOCK_TOKEN; echo \$? >$out/late" \
 		>"$out/holder1" 2>&1 &
@@ -252,7 +255,7 @@ paused_holder_is_fenced() {
 	for _ in $(seq 1 50); do [ -s "$out/token1" ] && break; sleep 0.1; done
 	[ -s "$out/token1" ] || { cat "$out/holder1"; return 1; }
 	# The holder's lamport process stops too: no more keepalives.
-	pkill -STOP -f "lock --server .* acquire job"
+	kill -STOP "$holder"
 	sleep $((2 * ttl / 1000 + 1))
 	r=$(in_client "$LAMPORT" -j lock --server "$(servers)" acquire job --ttl 60000 \
 		--wait $((5000 * slow))) || { echo "$r"; return 1; }
@@ -261,9 +264,9 @@ paused_holder_is_fenced() {
 	[ "$token2" -gt "$token1" ] || { echo "token $token2 after $token1"; return 1; }
 	kv put guarded second --fence "lock/job=$token2" >/dev/null || return 1
 	# The holder wakes up first, its lamport lock process after.
-	pkill -CONT -f "LAMPORT_LOCK_TOKEN"
+	kill -CONT "$(cat "$out/holder.pid")"
 	for _ in $(seq 1 $((100 * slow))); do [ -s "$out/late" ] && break; sleep 0.1; done
-	pkill -CONT -f "lock --server .* acquire job"
+	kill -CONT "$holder"
 	wait $holder
 	expect_eq "the late write's exit status (3: fenced)" 3 "$(cat "$out/late")" &&
 	expect_eq "guarded" second "$(kv -j get guarded | field value)"

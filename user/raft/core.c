@@ -101,6 +101,10 @@ struct raft {
 	uint32_t transfer_to;
 	unsigned int transfer_elapsed;
 	bool transfer_sent;
+	/* pre-votes retried quickly after a hint: another node's verdict
+	 * may come a little later than ours
+	 */
+	unsigned int hint_rounds;
 
 	struct raft_peer peers[RAFT_MAX_NODES];
 	unsigned int n_peers;
@@ -567,6 +571,8 @@ static void become_follower(struct raft *r, uint64_t term, uint32_t leader)
 	r->role = RAFT_FOLLOWER;
 	r->leader = leader;
 	r->transfer_to = 0;
+	if (leader)
+		r->hint_rounds = 0;
 	reset_election_timer(r);
 }
 
@@ -576,6 +582,7 @@ static void become_leader(struct raft *r)
 
 	r->role = RAFT_LEADER;
 	r->leader = r->cfg.id;
+	r->hint_rounds = 0;
 	r->elapsed = 0;
 	r->heartbeat_elapsed = 0;
 	for (unsigned int i = 0; i < r->n_peers; i++) {
@@ -683,6 +690,10 @@ static void start_election(struct raft *r)
 	r->leader = 0;
 	reset_tally(r);
 	reset_election_timer(r);
+	if (r->hint_rounds) {
+		r->hint_rounds--;
+		r->timeout = 2 * r->cfg.hint_spacing;
+	}
 	if (tally(r, r->cfg.id, true)) {
 		campaign(r, 0);
 		return;
@@ -1153,6 +1164,7 @@ void raft_hint_dead(struct raft *r, uint32_t id)
 	for (unsigned int i = 0; i < r->conf.n; i++)
 		rank += r->conf.m[i].voter && r->conf.m[i].id != id &&
 			r->conf.m[i].id < r->cfg.id;
+	r->hint_rounds = 5;
 	if (!rank) {
 		start_election(r);
 		return;

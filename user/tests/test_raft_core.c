@@ -731,6 +731,40 @@ static void hints(void)
 	tap_ok(ok1 && ok2 && with <= 1 && without >= 10,
 	       "a dead leader is replaced in %u ticks with detector hints, %u without (election timeout 10..19)",
 	       with, without);
+	/* The verdicts reach the followers apart: the first pre-vote is
+	 * refused by a follower that still trusts the leader, and is
+	 * retried soon, not after an election timeout.
+	 */
+	{
+		unsigned int ticks = 0;
+		uint32_t f0, f1;
+
+		cluster_init(&c, 3, NULL);
+		l = elect(&c);
+		tick_all(&c, 5);
+		f0 = l == 1 ? 2 : 1;
+		f1 = 6 - l - f0;
+		/* Only f0 has the last entry: only f0 can win. */
+		c.cut[f1] = true;
+		propose(&c, l, "only f0");
+		deliver(&c);
+		c.cut[f1] = false;
+		c.cut[l] = true;
+		raft_hint_dead(c.r[f0], l);
+		flush(&c, f0);
+		deliver(&c);
+		tick_all(&c, 1);
+		raft_hint_dead(c.r[f1], l);
+		flush(&c, f1);
+		while (ticks < 100 && (!leader_of(&c) || leader_of(&c) == l)) {
+			tick_all(&c, 1);
+			ticks++;
+		}
+		tap_ok(leader_of(&c) && leader_of(&c) != l && ticks < 6,
+		       "verdicts a tick apart, the first node's pre-vote refused: node %u leads %u ticks after the second",
+		       leader_of(&c), ticks);
+		cluster_free(&c);
+	}
 	/* A false hint: the other follower still hears the leader. */
 	cluster_init(&c, 3, NULL);
 	l = elect(&c);
