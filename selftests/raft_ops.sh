@@ -96,9 +96,14 @@ lagging_follower_gets_snapshot() {
 
 restart_loads_snapshot() {
 	f=$(( leader % 3 + 1 ))
-	stop_node "$f" TERM && start_node "$f" --snapshot-entries $snap &&
-	sleep 0.5 &&
-	tail -n 5 "$out/n$f.log" | grep -q ": snapshot at index [0-9]*" ||
+	lines=$(wc -l <"$out/n$f.log")
+	stop_node "$f" TERM && start_node "$f" --snapshot-entries $snap || return 1
+	for _ in $(seq 1 $((50 * slow))); do
+		tail -n +$((lines + 1)) "$out/n$f.log" |
+			grep -q ": snapshot at index [0-9]*" && break
+		sleep 0.1
+	done
+	tail -n +$((lines + 1)) "$out/n$f.log" | grep -q ": snapshot at index [0-9]*" ||
 		{ echo "node $f did not load its snapshot"; return 1; }
 	same_state 1 2 3
 }
@@ -207,15 +212,15 @@ wiped_node_refused() {
 # 3. Leases and locks.
 
 lease_expires_and_keepalive() {
-	id=$(in_client "$LAMPORT" -j lease --server "$(servers)" grant $((1000 * slow)) |
+	id=$(in_client "$LAMPORT" -j lease --server "$(servers)" grant $((2000 * slow)) |
 		field lease) || return 1
 	[ -n "$id" ] || { echo "no lease id"; return 1; }
 	kv put leased v --lease "$id" >/dev/null || return 1
 	in_client "$LAMPORT" lease --server "$(servers)" keepalive "$id" \
-		--interval $((300 * slow)) --count 5 >/dev/null || return 1
-	kv get leased >/dev/null || { echo "the key went while kept alive"; return 1; }
-	sleep $((2 * slow))
-	kv get leased >/dev/null 2>&1 && { echo "the key outlived its lease"; return 1; }
+		--interval $((500 * slow)) --count 6 >/dev/null || return 1
+	kv get leased || { echo "the key went while kept alive"; return 1; }
+	sleep $((3 * slow))
+	kv get leased 2>&1 && { echo "the key outlived its lease"; return 1; }
 	id=$(in_client "$LAMPORT" -j lease --server "$(servers)" grant 60000 | field lease)
 	kv put revoked v --lease "$id" >/dev/null &&
 	in_client "$LAMPORT" lease --server "$(servers)" revoke "$id" >/dev/null || return 1
@@ -230,8 +235,8 @@ lease_survives_failover() {
 	old=$leader
 	stop_node "$old" KILL
 	leader=$(wait_leader "$old") || return 1
-	kv get failover-leased >/dev/null ||
-		{ echo "the lease ended early, with its leader"; return 1; }
+	kv get failover-leased ||
+		{ echo "the lease ended early, with its leader"; status "$leader"; return 1; }
 	start_node "$old" --snapshot-entries $snap
 	sleep $((4 * slow))
 	kv get failover-leased >/dev/null 2>&1 &&
@@ -273,6 +278,18 @@ paused_holder_is_fenced() {
 }
 
 echo "TAP version 13"
+# The debug kernel under emulation takes minutes per scenario: it runs those
+# that take the kernel's paths (AF_LAMPORT carrying snapshots to a node that
+# lags or joins); the rest exercise only this userspace, which the other
+# kernels' lanes and the host check.
+if [ -n "${LAMPORT_DEBUG_KERNEL:-}" ]; then
+	echo "1..3"
+	step "snapshots every $snap entries: the log is compacted on every node ($TRANSPORT)" snapshots_taken
+	step "a follower cut off while the log was compacted is brought back by a snapshot" lagging_follower_gets_snapshot
+	step "node 4 joins as a non-voter, catches up by a snapshot, becomes a voter" node_joins
+	[ $failed -eq 0 ]
+	exit
+fi
 echo "1..12"
 step "snapshots every $snap entries: the log is compacted on every node ($TRANSPORT)" snapshots_taken
 step "a follower cut off while the log was compacted is brought back by a snapshot" lagging_follower_gets_snapshot
