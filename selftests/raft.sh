@@ -135,13 +135,6 @@ lamport_stamps_logged() {
 	lc1=$(status 1 | field clock) && [ "$lc1" -gt 0 ]
 }
 
-linearizable() {	# linearizable HISTORY
-	"$LINCHECK" "$1" >"$out/lincheck" 2>&1
-	rc=$?
-	cat "$out/lincheck"
-	return $rc
-}
-
 workload() {	# workload NAME CLIENTS SECONDS
 	kv workload --clients "$2" --duration "$3" --keys 4 \
 		--history "$out/$1.history" >"$out/$1.summary" 2>&1 ||

@@ -247,3 +247,10 @@ get_is() {	# get_is KEY VALUE
 	v=$(kv -j get "$1" | field value)
 	expect_eq "get $1" "$2" "$v"
 }
+
+linearizable() {	# linearizable HISTORY
+	"$LINCHECK" "$1" >"$out/lincheck" 2>&1
+	rc=$?
+	cat "$out/lincheck"
+	return $rc
+}

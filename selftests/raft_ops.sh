@@ -277,6 +277,36 @@ paused_holder_is_fenced() {
 	expect_eq "guarded" second "$(kv -j get guarded | field value)"
 }
 
+# 4. Hints from the failure detector (over AF_LAMPORT, with lamport.ko).
+
+# The followers' detectors are made to declare a live leader dead: nftables
+# drops its heartbeats (byte 5 of the lamport header, type 1), not its Raft
+# messages (AF_LAMPORT datagrams, type 2). An election at most, no write
+# lost or reordered: the clients' history stays linearizable.
+false_suspicions() {
+	kv workload --clients 4 --duration $((4 * slow)) --keys 4 \
+		--history "$out/suspect.history" >"$out/suspect.summary" 2>&1 &
+	clients=$!
+	sleep 1
+	lines=$(cat "$out"/n*.log | wc -l)
+	for i in $(members); do
+		[ "$i" = "$leader" ] && continue
+		in_node "$i" nft add table inet lfs &&
+		in_node "$i" nft add chain inet lfs in '{ type filter hook input priority 0; }' &&
+		in_node "$i" nft add rule inet lfs in ip saddr "$(addr "$leader")" \
+			meta l4proto udp @th,104,8 1 drop || return 1
+	done
+	sleep $((1 * slow))
+	for i in $(members); do
+		[ "$i" = "$leader" ] || in_node "$i" nft delete table inet lfs
+	done
+	wait $clients || { cat "$out/suspect.summary"; return 1; }
+	cat "$out"/n*.log | tail -n +$((lines + 1)) |
+		grep "the failure detector says leader $leader is dead" ||
+		{ echo "no follower heard the false verdict"; return 1; }
+	linearizable "$out/suspect.history" && put_ok after-suspicion 1
+}
+
 echo "TAP version 13"
 # The debug kernel under emulation takes minutes per scenario: it runs those
 # that take the kernel's paths (AF_LAMPORT carrying snapshots to a node that
@@ -290,7 +320,11 @@ if [ -n "${LAMPORT_DEBUG_KERNEL:-}" ]; then
 	[ $failed -eq 0 ]
 	exit
 fi
-echo "1..12"
+if [ "$TRANSPORT" = lamport ]; then
+	echo "1..13"
+else
+	echo "1..12"
+fi
 step "snapshots every $snap entries: the log is compacted on every node ($TRANSPORT)" snapshots_taken
 step "a follower cut off while the log was compacted is brought back by a snapshot" lagging_follower_gets_snapshot
 step "a restarted node loads its snapshot and replays the rest" restart_loads_snapshot
@@ -303,4 +337,7 @@ step "a holder paused past its lease writes late: its fencing token is refused" 
 step "a member removed during a partition does not disturb the others" remove_during_partition
 step "the leader removes itself: it steps down, another leads" leader_removes_itself
 step "leadership transfer: the voter named leads" transfer
+# Only lamport.ko has a failure detector to hint (the test VMs).
+[ "$TRANSPORT" = lamport ] &&
+	step "false verdicts of the failure detector cost an election at most" false_suspicions
 [ $failed -eq 0 ]

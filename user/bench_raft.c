@@ -366,7 +366,6 @@ static void print_json(FILE *f, const struct br_opts *o,
 		json_obj_close(&j);
 	}
 	json_arr_close(&j);
-	json_key(&j, "targets");
 	bench_targets_json(&j, t, nt);
 	json_obj_close(&j);
 }

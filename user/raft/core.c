@@ -138,7 +138,7 @@ void raft_config_default(struct raft_config *cfg)
 	cfg->max_uncommitted = 8192;
 	cfg->snapshot_chunk = 1024;
 	cfg->snapshot_window = 16;
-	cfg->hint_spacing = 2;
+	cfg->hint_spacing = 3;
 }
 
 static int grow(void **array, size_t *cap, size_t need, size_t size)
@@ -672,6 +672,10 @@ static void campaign(struct raft *r, uint8_t flags)
 	r->leader = 0;
 	reset_tally(r);
 	reset_election_timer(r);
+	/* After a hint, a split vote is retried soon, at random. */
+	if (r->hint_rounds)
+		r->timeout = r->cfg.hint_spacing *
+			     (2 + (unsigned int)(next_random(r) % 4));
 	if (tally(r, r->cfg.id, true)) {
 		become_leader(r);
 		return;
