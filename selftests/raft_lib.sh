@@ -215,12 +215,12 @@ agree() {	# every live node names the same leader in the same term
 	[ "${want%/*}" != 0 ] || { echo "no leader known"; return 1; }
 }
 
-# Every node at the same applied index with the same store digest.
-converged() {
+# Applied index and digest equal on the nodes given.
+same_state() {	# same_state NODE...
 	for _ in $(seq 1 $((100 * slow))); do
-		ok=1
 		want=""
-		for i in $(seq 1 "$nodes"); do
+		ok=1
+		for i in "$@"; do
 			s=$(status "$i") || { ok=0; break; }
 			got="$(echo "$s" | field applied) $(echo "$s" | field digest)"
 			[ -z "$want" ] && want=$got
@@ -229,8 +229,14 @@ converged() {
 		[ $ok = 1 ] && return 0
 		sleep 0.1
 	done
-	for i in $(seq 1 "$nodes"); do status "$i"; done
+	for i in "$@"; do status "$i"; echo; done
 	return 1
+}
+
+# Every node at the same applied index with the same store digest.
+converged() {
+	# shellcheck disable=SC2046
+	same_state $(seq 1 "$nodes")
 }
 
 isolate() { ip -n "$tag$1" link set "v$1" down; }

@@ -41,24 +41,6 @@ write_until_snapshots() {	# write_until_snapshots FLOOR NODE...
 	return 1
 }
 
-# Applied index and digest equal on the nodes given.
-same_state() {	# same_state NODE...
-	for _ in $(seq 1 $((100 * slow))); do
-		want=""
-		ok=1
-		for i in "$@"; do
-			s=$(status "$i") || { ok=0; break; }
-			got="$(echo "$s" | field applied) $(echo "$s" | field digest)"
-			[ -z "$want" ] && want=$got
-			[ "$got" = "$want" ] || ok=0
-		done
-		[ $ok = 1 ] && return 0
-		sleep 0.1
-	done
-	for i in "$@"; do status "$i"; echo; done
-	return 1
-}
-
 is_voter() {	# is_voter ASKED NODE: ASKED's membership has NODE as a voter
 	status "$1" | grep -q "{\"id\":$2,\"voter\":true"
 }

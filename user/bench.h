@@ -293,6 +293,12 @@ uint64_t now_ns(void);
 int run_quiet(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int topo_create(void);
 void topo_destroy(void);
+/*
+ * A star of namespaces on a bridge in PREFIXsw: PREFIXc at NET100 (the
+ * clients) and PREFIX1..NODES at NET1..: NET is "198.18.10." and the like.
+ */
+int bench_star_up(const char *prefix, const char *net, int nodes);
+void bench_star_down(const char *prefix, int nodes);
 /* Runs fn(arg) inside the named netns; its result, or -errno of setns. */
 int netns_run(const char *ns, int (*fn)(void *), void *arg);
 /* Opens a socket of domain/type/protocol inside the named netns. */

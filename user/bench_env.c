@@ -327,3 +327,47 @@ void sys_info_read(struct sys_info *s)
 	if (f)
 		fclose(f);
 }
+
+/* The namespace ns, with a veth pair (dev, pDEV) to the bridge in sw. */
+static int star_attach(const char *sw, const char *ns, const char *dev,
+		       const char *addr)
+{
+	return run_quiet("ip netns add %s", ns) ||
+	       run_quiet("ip link add %s netns %s type veth peer name p%s netns %s",
+			 dev, ns, dev, sw) ||
+	       run_quiet("ip -n %s link set p%s master br0 up", sw, dev) ||
+	       run_quiet("ip -n %s addr add %s/24 dev %s", ns, addr, dev) ||
+	       run_quiet("ip -n %s link set %s up", ns, dev) ||
+	       run_quiet("ip -n %s link set lo up", ns);
+}
+
+void bench_star_down(const char *prefix, int nodes)
+{
+	run_quiet("ip netns del %ssw", prefix);
+	run_quiet("ip netns del %sc", prefix);
+	for (int i = 1; i <= nodes; i++)
+		run_quiet("ip netns del %s%d", prefix, i);
+}
+
+int bench_star_up(const char *prefix, const char *net, int nodes)
+{
+	char sw[32], ns[32], dev[16], addr[32];
+
+	bench_star_down(prefix, nodes);
+	snprintf(sw, sizeof(sw), "%ssw", prefix);
+	snprintf(ns, sizeof(ns), "%sc", prefix);
+	snprintf(addr, sizeof(addr), "%s100", net);
+	if (run_quiet("ip netns add %s", sw) ||
+	    run_quiet("ip -n %s link add br0 type bridge", sw) ||
+	    run_quiet("ip -n %s link set br0 up", sw) ||
+	    star_attach(sw, ns, "v0", addr))
+		return -1;
+	for (int i = 1; i <= nodes; i++) {
+		snprintf(ns, sizeof(ns), "%s%d", prefix, i);
+		snprintf(dev, sizeof(dev), "v%d", i);
+		snprintf(addr, sizeof(addr), "%s%d", net, i);
+		if (star_attach(sw, ns, dev, addr))
+			return -1;
+	}
+	return 0;
+}

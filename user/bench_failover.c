@@ -191,22 +191,7 @@ static int step(const char *fmt, ...)
 
 static void topo_down(void)
 {
-	run_quiet("ip netns del " BF_NS "sw");
-	run_quiet("ip netns del " BF_NS "c");
-	for (int i = 1; i <= BF_NODES; i++)
-		run_quiet("ip netns del " BF_NS "%d", i);
-}
-
-/* The namespace, with a veth pair to the bridge and the address. */
-static int attach(const char *ns, const char *dev, const char *addr)
-{
-	return step("ip netns add %s", ns) ||
-	       step("ip link add %s netns %s type veth peer name p%s netns " BF_NS "sw",
-		    dev, ns, dev) ||
-	       step("ip -n " BF_NS "sw link set p%s master br0 up", dev) ||
-	       step("ip -n %s addr add %s/24 dev %s", ns, addr, dev) ||
-	       step("ip -n %s link set %s up", ns, dev) ||
-	       step("ip -n %s link set lo up", ns);
+	bench_star_down(BF_NS, BF_NODES);
 }
 
 /* lamport node set id N, and lamport peer add for the two others. */
@@ -227,20 +212,9 @@ static int detector_up(void)
 
 static int topo_up(void)
 {
-	char ns[16], dev[8], addr[32];
-
-	topo_down();
-	if (step("ip netns add " BF_NS "sw") ||
-	    step("ip -n " BF_NS "sw link add br0 type bridge") ||
-	    step("ip -n " BF_NS "sw link set br0 up") ||
-	    attach(BF_NS "c", "v0", BF_NET "100"))
+	if (bench_star_up(BF_NS, BF_NET, BF_NODES)) {
+		fprintf(stderr, "Error: bench failover: cannot make the namespaces " BF_NS "*\n");
 		return -1;
-	for (int i = 1; i <= BF_NODES; i++) {
-		snprintf(ns, sizeof(ns), BF_NS "%d", i);
-		snprintf(dev, sizeof(dev), "v%d", i);
-		snprintf(addr, sizeof(addr), BF_NET "%d", i);
-		if (attach(ns, dev, addr))
-			return -1;
 	}
 	return detector_up();
 }

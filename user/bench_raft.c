@@ -100,21 +100,7 @@ static int measure_fsync(const char *dir, struct br_results *res)
 
 static void topo_down(void)
 {
-	run_quiet("ip netns del " BR_NS "sw");
-	run_quiet("ip netns del " BR_NS "c");
-	for (int i = 1; i <= BR_NODES; i++)
-		run_quiet("ip netns del " BR_NS "%d", i);
-}
-
-static int attach(const char *ns, const char *dev, const char *addr)
-{
-	return run_quiet("ip netns add %s", ns) ||
-	       run_quiet("ip link add %s netns %s type veth peer name p%s netns " BR_NS "sw",
-			 dev, ns, dev) ||
-	       run_quiet("ip -n " BR_NS "sw link set p%s master br0 up", dev) ||
-	       run_quiet("ip -n %s addr add %s/24 dev %s", ns, addr, dev) ||
-	       run_quiet("ip -n %s link set %s up", ns, dev) ||
-	       run_quiet("ip -n %s link set lo up", ns);
+	bench_star_down(BR_NS, BR_NODES);
 }
 
 static int lamport_peers(void)
@@ -134,21 +120,8 @@ static int lamport_peers(void)
 
 static int topo_up(bool lamport)
 {
-	char ns[16], dev[8], addr[32];
-
-	topo_down();
-	if (run_quiet("ip netns add " BR_NS "sw") ||
-	    run_quiet("ip -n " BR_NS "sw link add br0 type bridge") ||
-	    run_quiet("ip -n " BR_NS "sw link set br0 up") ||
-	    attach(BR_NS "c", "v0", "198.18.10.100"))
+	if (bench_star_up(BR_NS, "198.18.10.", BR_NODES))
 		return -1;
-	for (int i = 1; i <= BR_NODES; i++) {
-		snprintf(ns, sizeof(ns), BR_NS "%d", i);
-		snprintf(dev, sizeof(dev), "v%d", i);
-		snprintf(addr, sizeof(addr), "198.18.10.%d", i);
-		if (attach(ns, dev, addr))
-			return -1;
-	}
 	return lamport ? lamport_peers() : 0;
 }
 

@@ -180,19 +180,7 @@ void sock_free(struct sock_info *sock);
 void sock_print_list(struct sock_info *socks, size_t count,
 		     const struct view *v);
 
-/* lamport monitor */
-struct event_info {
-	uint32_t node;
-	uint32_t peer;
-	uint8_t old_state;
-	uint8_t new_state;
-	uint8_t reason;
-	uint64_t time_ns;
-	uint64_t last_rx_ns;	/* 0: never heard */
-	uint64_t detect_ns;
-};
-
-int event_decode(const struct nlmsghdr *nlh, struct event_info *ev);
+/* lamport monitor (struct event_info and event_decode() are in nl.h) */
 void event_print(const struct event_info *ev, const struct view *v);
 
 /*

@@ -526,3 +526,51 @@ const char *lnl_attr_name(uint16_t type)
 	snprintf(fallback, sizeof(fallback), "attribute %u", type);
 	return fallback;
 }
+
+static const enum mnl_attr_data_type event_policy[LAMPORT_A_MAX + 1] = {
+	[LAMPORT_A_NODE_ID]		= MNL_TYPE_U32,
+	[LAMPORT_A_PEER_ID]		= MNL_TYPE_U32,
+	[LAMPORT_A_PEER_STATE]		= MNL_TYPE_U8,
+	[LAMPORT_A_EVENT_OLD_STATE]	= MNL_TYPE_U8,
+	[LAMPORT_A_EVENT_REASON]	= MNL_TYPE_U8,
+	[LAMPORT_A_EVENT_TIME_NS]	= MNL_TYPE_U64,
+	[LAMPORT_A_EVENT_LAST_RX_NS]	= MNL_TYPE_U64,
+	[LAMPORT_A_EVENT_DETECT_NS]	= MNL_TYPE_U64,
+};
+
+int event_decode(const struct nlmsghdr *nlh, struct event_info *ev)
+{
+	const struct nlattr *tb[LAMPORT_A_MAX + 1];
+	const struct genlmsghdr *genl;
+
+	memset(ev, 0, sizeof(*ev));
+	if (mnl_nlmsg_get_payload_len(nlh) < GENL_HDRLEN)
+		goto proto;
+	genl = mnl_nlmsg_get_payload(nlh);
+	if (genl->cmd != LAMPORT_CMD_PEER_EVENT)
+		goto proto;
+	if (lnl_parse(nlh, event_policy, tb, LAMPORT_A_MAX) != MNL_CB_OK)
+		return MNL_CB_ERROR;
+	if (!tb[LAMPORT_A_PEER_ID] || !tb[LAMPORT_A_PEER_STATE] ||
+	    !tb[LAMPORT_A_EVENT_TIME_NS])
+		goto proto;
+
+	ev->peer = mnl_attr_get_u32(tb[LAMPORT_A_PEER_ID]);
+	ev->new_state = mnl_attr_get_u8(tb[LAMPORT_A_PEER_STATE]);
+	ev->time_ns = mnl_attr_get_u64(tb[LAMPORT_A_EVENT_TIME_NS]);
+	if (tb[LAMPORT_A_NODE_ID])
+		ev->node = mnl_attr_get_u32(tb[LAMPORT_A_NODE_ID]);
+	if (tb[LAMPORT_A_EVENT_OLD_STATE])
+		ev->old_state = mnl_attr_get_u8(tb[LAMPORT_A_EVENT_OLD_STATE]);
+	if (tb[LAMPORT_A_EVENT_REASON])
+		ev->reason = mnl_attr_get_u8(tb[LAMPORT_A_EVENT_REASON]);
+	if (tb[LAMPORT_A_EVENT_LAST_RX_NS])
+		ev->last_rx_ns = mnl_attr_get_u64(tb[LAMPORT_A_EVENT_LAST_RX_NS]);
+	if (tb[LAMPORT_A_EVENT_DETECT_NS])
+		ev->detect_ns = mnl_attr_get_u64(tb[LAMPORT_A_EVENT_DETECT_NS]);
+	return MNL_CB_OK;
+
+proto:
+	errno = EPROTO;
+	return MNL_CB_ERROR;
+}

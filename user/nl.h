@@ -103,4 +103,22 @@ int lnl_join_group(struct lnl *nl, const char *name);
 /* "LAMPORT_A_NODE_ID" etc.; unknown types give "attribute <n>". */
 const char *lnl_attr_name(uint16_t type);
 
+/* A peer state change, as the "events" group multicasts it. */
+struct event_info {
+	uint32_t node;
+	uint32_t peer;
+	uint8_t old_state;
+	uint8_t new_state;
+	uint8_t reason;
+	uint64_t time_ns;
+	uint64_t last_rx_ns;	/* 0: never heard */
+	uint64_t detect_ns;
+};
+
+/*
+ * One LAMPORT_CMD_PEER_EVENT message: MNL_CB_OK and *ev, or MNL_CB_ERROR
+ * with errno EPROTO when it is not a well-formed event.
+ */
+int event_decode(const struct nlmsghdr *nlh, struct event_info *ev);
+
 #endif /* LAMPORT_USER_NL_H */

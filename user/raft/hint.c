@@ -34,17 +34,6 @@ struct raft_hints {
 	alignas(struct nlmsghdr) char buf[HINT_RECV_SIZE];
 };
 
-static const enum mnl_attr_data_type hint_policy[LAMPORT_A_MAX + 1] = {
-	[LAMPORT_A_NODE_ID]		= MNL_TYPE_U32,
-	[LAMPORT_A_PEER_ID]		= MNL_TYPE_U32,
-	[LAMPORT_A_PEER_STATE]		= MNL_TYPE_U8,
-	[LAMPORT_A_EVENT_OLD_STATE]	= MNL_TYPE_U8,
-	[LAMPORT_A_EVENT_REASON]	= MNL_TYPE_U8,
-	[LAMPORT_A_EVENT_TIME_NS]	= MNL_TYPE_U64,
-	[LAMPORT_A_EVENT_LAST_RX_NS]	= MNL_TYPE_U64,
-	[LAMPORT_A_EVENT_DETECT_NS]	= MNL_TYPE_U64,
-};
-
 __attribute__((format(printf, 3, 4)))
 static void hint_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -115,22 +104,13 @@ int raft_hints_fd(const struct raft_hints *h)
 static int hint_decode(const struct nlmsghdr *nlh, uint32_t *peer,
 		       uint8_t *old_state, uint8_t *new_state)
 {
-	const struct nlattr *tb[LAMPORT_A_MAX + 1];
-	const struct genlmsghdr *genl;
+	struct event_info ev;
 
-	if (mnl_nlmsg_get_payload_len(nlh) < GENL_HDRLEN)
+	if (event_decode(nlh, &ev) != MNL_CB_OK)
 		return -EPROTO;
-	genl = mnl_nlmsg_get_payload(nlh);
-	if (genl->cmd != LAMPORT_CMD_PEER_EVENT)
-		return -EPROTO;
-	if (lnl_parse(nlh, hint_policy, tb, LAMPORT_A_MAX) != MNL_CB_OK ||
-	    !tb[LAMPORT_A_PEER_ID] || !tb[LAMPORT_A_PEER_STATE])
-		return -EPROTO;
-	*peer = mnl_attr_get_u32(tb[LAMPORT_A_PEER_ID]);
-	*new_state = mnl_attr_get_u8(tb[LAMPORT_A_PEER_STATE]);
-	*old_state = tb[LAMPORT_A_EVENT_OLD_STATE] ?
-		     mnl_attr_get_u8(tb[LAMPORT_A_EVENT_OLD_STATE]) :
-		     LAMPORT_PEER_UNKNOWN;
+	*peer = ev.peer;
+	*old_state = ev.old_state;	/* 0 (unknown) when not said */
+	*new_state = ev.new_state;
 	return 0;
 }
 
