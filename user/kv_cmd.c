@@ -63,6 +63,7 @@ static void kv_usage(FILE *out)
 		"       WORKLOAD := [ --clients N ] [ --duration SECONDS ] [ --ops N ]\n"
 		"                   [ --keys K ] [ --mix put=40,get=40,cas=15,del=5 ]\n"
 		"                   [ --history FILE ] [ --value-size B ] [ --seed S ]\n"
+		"                   [ --locks L [ --lock-ttl MS ] [ --pause-pct P ] ]\n"
 		"An operation goes to the leader of the Raft cluster, found by asking\n"
 		"the nodes of LIST; a write is executed once however often it is retried.\n"
 		"cas writes NEW if KEY holds OLD (or, --absent, does not exist).\n"
@@ -80,8 +81,18 @@ static void kv_usage(FILE *out)
 		"the results and the latencies. FILE gets every operation as a JSON line\n"
 		"(client, op, key, value, expect, start, end, result) for a\n"
 		"linearizability checker; the keys should not exist before the run.\n"
-		"Values are \"c<client>-<n>\" padded with dots to B bytes (at most %d).\n",
-		RAFT_WORKLOAD_MAX_VALUE);
+		"Values are \"c<client>-<n>\" padded with dots to B bytes (at most %d).\n"
+		"--locks has the clients contend for locks lock/l0..lock/l(L-1) instead\n"
+		"(at most %d), each guarding a key g0..g(L-1): a round is a get of a key,\n"
+		"or an acquire as lamport lock does it (a lease of --lock-ttl MS, default\n"
+		"%d, at most %d), then 1 to 3 puts of the key fenced by the lock's token,\n"
+		"the lease kept alive, and a release; before one put in P%% of the holds\n"
+		"(--pause-pct, default %d) the client sleeps twice the ttl instead, and\n"
+		"its lease expires. FILE then has ops acquire, fput, release and get\n"
+		"(with token, fence, holder and lease); no lock should be held before.\n",
+		RAFT_WORKLOAD_MAX_VALUE, RAFT_WORKLOAD_MAX_LOCKS,
+		RAFT_WORKLOAD_LOCK_TTL_MS, RAFT_WORKLOAD_MAX_LOCK_TTL_MS,
+		RAFT_WORKLOAD_PAUSE_PCT);
 }
 
 static int kv_cmd_help(struct ctx *ctx, const struct kv_args *a, int argc,
@@ -400,6 +411,9 @@ enum wl_opt {
 	WL_HISTORY,
 	WL_VALUE_SIZE,
 	WL_SEED,
+	WL_LOCKS,
+	WL_LOCK_TTL,
+	WL_PAUSE_PCT,
 	WL_COUNT
 };
 
@@ -412,6 +426,9 @@ static const char *const wl_names[WL_COUNT] = {
 	[WL_HISTORY]	= "--history",
 	[WL_VALUE_SIZE]	= "--value-size",
 	[WL_SEED]	= "--seed",
+	[WL_LOCKS]	= "--locks",
+	[WL_LOCK_TTL]	= "--lock-ttl",
+	[WL_PAUSE_PCT]	= "--pause-pct",
 };
 
 struct wl_args {
@@ -487,10 +504,47 @@ static int wl_set(struct wl_args *w, enum wl_opt opt, const char *arg)
 		break;
 	case WL_SEED:
 		return wl_number("seed", arg, 0, UINT64_MAX, &o->seed);
+	case WL_LOCKS:
+		err = wl_number("locks", arg, 1, RAFT_WORKLOAD_MAX_LOCKS, &v);
+		o->locks = (unsigned int)v;
+		break;
+	case WL_LOCK_TTL:
+		err = wl_number("lock ttl", arg, 1,
+				RAFT_WORKLOAD_MAX_LOCK_TTL_MS, &v);
+		o->lock_ttl_ms = (unsigned int)v;
+		break;
+	case WL_PAUSE_PCT:
+		err = wl_number("pause percentage", arg, 0, 100, &v);
+		o->pause_pct = (unsigned int)v;
+		break;
 	case WL_COUNT:
 		break;
 	}
 	return err;
+}
+
+/* --locks runs ops of its own: no --keys nor --mix; its options need it. */
+static int wl_locks_check(const struct wl_args *w)
+{
+	static const enum wl_opt plain[] = { WL_KEYS, WL_MIX };
+	static const enum wl_opt locking[] = { WL_LOCK_TTL, WL_PAUSE_PCT };
+	size_t i;
+
+	for (i = 0; w->seen[WL_LOCKS] && i < ARRAY_SIZE(plain); i++) {
+		if (w->seen[plain[i]]) {
+			fprintf(stderr, "Error: %s does not go with --locks\n",
+				wl_names[plain[i]]);
+			return -1;
+		}
+	}
+	for (i = 0; !w->seen[WL_LOCKS] && i < ARRAY_SIZE(locking); i++) {
+		if (w->seen[locking[i]]) {
+			fprintf(stderr, "Error: %s needs --locks\n",
+				wl_names[locking[i]]);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static uint64_t random_seed(void)
@@ -527,6 +581,8 @@ static int wl_parse(struct wl_args *w, const struct kv_args *a, int argc,
 		if (wl_set(w, (enum wl_opt)opt, argv[i + 1]))
 			return -1;
 	}
+	if (wl_locks_check(w))
+		return -1;
 	if (w->seen[WL_OPS] && !w->seen[WL_DURATION])
 		w->o.duration_ns = 0;
 	if (!w->seen[WL_SEED])

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * lamport-lincheck [-j] [-b STEPS] HISTORY: is a key-value history (JSON
- * Lines, see lincheck.h; - for stdin) linearizable?  Exits 0 if it is, 1
- * if not, 2 on bad input, 3 if the search budget ran out first.
+ * Lines, see lincheck.h; - for stdin), its locks included, linearizable?
+ * Exits 0 if it is, 1 if not, 2 on bad input, 3 if the search budget ran
+ * out first.
  */
 
 #include <errno.h>
@@ -18,7 +19,7 @@ static void usage(FILE *out)
 {
 	fputs("usage: lamport-lincheck [-j] [-b STEPS] HISTORY\n"
 	      "  -j        the verdict as one JSON object\n"
-	      "  -b STEPS  search steps allowed per key before giving up\n"
+	      "  -b STEPS  search steps allowed per key (or lock) before giving up\n"
 	      "exit: 0 linearizable, 1 not, 2 bad input, 3 too hard\n", out);
 }
 

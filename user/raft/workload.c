@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The key-value workload (workload.h): one thread per client, each with
- * what it believes every key holds, for its compare-and-swaps.
+ * what it believes every key holds, for its compare-and-swaps; or, with
+ * locks, taking them, writing the keys they guard and releasing them.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,7 +16,11 @@
 
 #define TICK_NS			10000000ULL
 #define PROGRESS_NS		100000000ULL
-#define KEY_SIZE		16
+#define KEY_SIZE		24
+#define MSEC_NS			1000000ULL
+#define LOCK_GET_PCT		25	/* of the rounds: a get, no lock */
+#define LOCK_READ_PCT		25	/* after a put held: a get of its key */
+#define LOCK_RETRY_MS		20	/* at most, after no lock */
 
 struct samples {
 	uint64_t *v;
@@ -42,6 +47,7 @@ struct worker {
 	char **known;			/* per key; NULL: thought absent */
 	uint16_t *known_len;
 	struct raft_op_counts by_op[RAFT_OP_COUNT];
+	struct raft_lock_counts locks;
 	uint64_t errors;
 	struct samples answered;
 	struct samples writes;
@@ -49,9 +55,12 @@ struct worker {
 	int err;
 };
 
+/* The ops of a run with locks, after those of the mix. */
+enum { OP_ACQUIRE = RAFT_OP_COUNT, OP_FPUT, OP_RELEASE, OP_KINDS };
+
 /* One operation as the history shows it. */
 struct op {
-	unsigned int type;
+	unsigned int type;		/* enum raft_op, or one of the above */
 	unsigned int key_index;
 	char key[KEY_SIZE];
 	char value[KV_VALUE_MAX];
@@ -60,16 +69,25 @@ struct op {
 	bool expect_absent;
 	char expect[KV_VALUE_MAX];
 	uint16_t expectlen;
+	char fence[KEY_SIZE];		/* fput: the lock key */
+	uint64_t token;			/* acquire ok; fput, release */
+	uint64_t holder;		/* held, fenced: the lock's revision */
+	uint64_t lease;			/* acquire */
+	bool has_holder;
+	bool paused;			/* fput: after a pause past the ttl */
 	uint64_t start;
 	uint64_t end;
 	const char *result;
 };
 
-static const char *const op_names[RAFT_OP_COUNT] = {
+static const char *const op_names[OP_KINDS] = {
 	[RAFT_OP_GET] = "get",
 	[RAFT_OP_PUT] = "put",
 	[RAFT_OP_DEL] = "del",
 	[RAFT_OP_CAS] = "cas",
+	[OP_ACQUIRE] = "acquire",
+	[OP_FPUT] = "fput",
+	[OP_RELEASE] = "release",
 };
 
 const char *raft_op_name(unsigned int op)
@@ -87,6 +105,8 @@ void raft_workload_defaults(struct raft_workload_opts *o)
 	o->mix[RAFT_OP_GET] = 40;
 	o->mix[RAFT_OP_CAS] = 15;
 	o->mix[RAFT_OP_DEL] = 5;
+	o->lock_ttl_ms = RAFT_WORKLOAD_LOCK_TTL_MS;
+	o->pause_pct = RAFT_WORKLOAD_PAUSE_PCT;
 }
 
 static int parse_weight(const char *item, size_t len, unsigned int mix[],
@@ -153,6 +173,17 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(ns / 1000000000ULL),
+		.tv_nsec = (long)(ns % 1000000000ULL),
+	};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
 /* splitmix64: any seed, even 0, gives a good sequence. */
 static uint64_t next_random(uint64_t *state)
 {
@@ -192,10 +223,21 @@ static unsigned int pick_op(struct worker *w)
 	return op;
 }
 
+/* "c<client>-<n>" for the op, n counting the client's ops, padded. */
+static void fill_value(struct worker *w, struct op *op)
+{
+	int len;
+
+	len = snprintf(op->value, sizeof(op->value), "c%u-%llu", w->client,
+		       (unsigned long long)w->n);
+	while ((unsigned int)len < w->sh->o->value_size)
+		op->value[len++] = '.';
+	op->vallen = (uint16_t)len;
+}
+
 static void make_op(struct worker *w, struct op *op)
 {
 	const struct raft_workload_opts *o = w->sh->o;
-	int len;
 
 	memset(op, 0, sizeof(*op));
 	op->type = pick_op(w);
@@ -204,11 +246,7 @@ static void make_op(struct worker *w, struct op *op)
 	w->n++;
 	if (op->type != RAFT_OP_PUT && op->type != RAFT_OP_CAS)
 		return;
-	len = snprintf(op->value, sizeof(op->value), "c%u-%llu", w->client,
-		       (unsigned long long)w->n);
-	while ((unsigned int)len < o->value_size)
-		op->value[len++] = '.';
-	op->vallen = (uint16_t)len;
+	fill_value(w, op);
 	op->has_value = true;
 	op->expect_absent = !w->known[op->key_index];
 	op->expectlen = w->known_len[op->key_index];
@@ -328,6 +366,12 @@ static void record(struct worker *w, const struct op *op)
 	flockfile(f);
 	fprintf(f, "{\"client\":%u,\"op\":\"%s\",\"key\":\"%s\"", w->client,
 		op_names[op->type], op->key);
+	if (op->type == OP_FPUT)
+		fprintf(f, ",\"fence\":\"%s\"", op->fence);
+	if (op->lease)
+		fprintf(f, ",\"lease\":%llu", (unsigned long long)op->lease);
+	if (op->token)
+		fprintf(f, ",\"token\":%llu", (unsigned long long)op->token);
 	if (op->type == RAFT_OP_CAS && op->expect_absent)
 		fputs(",\"expect_absent\":true", f);
 	else if (op->type == RAFT_OP_CAS)
@@ -335,10 +379,28 @@ static void record(struct worker *w, const struct op *op)
 	if (op->has_value &&
 	    (op->type != RAFT_OP_GET || !strcmp(op->result, "ok")))
 		put_string(f, "value", op->value, op->vallen);
+	if (op->paused)
+		fputs(",\"paused\":true", f);
+	if (op->has_holder)
+		fprintf(f, ",\"holder\":%llu", (unsigned long long)op->holder);
 	fprintf(f, ",\"start\":%llu,\"end\":%llu,\"result\":\"%s\"}\n",
 		(unsigned long long)op->start, (unsigned long long)op->end,
 		op->result);
 	funlockfile(f);
+}
+
+/* Its latency among the answered, and the writes if one that was ok. */
+static int add_samples(struct worker *w, const struct op *op)
+{
+	bool answered = strcmp(op->result, "unknown");
+	int ret = 0;
+
+	if (answered)
+		ret = samples_add(&w->answered, op->end - op->start);
+	if (!ret && answered && op->type != RAFT_OP_GET &&
+	    !strcmp(op->result, "ok"))
+		ret = samples_add(&w->writes, op->end - op->start);
+	return ret;
 }
 
 static int run_op(struct worker *w, struct op *op)
@@ -360,12 +422,7 @@ static int run_op(struct worker *w, struct op *op)
 	ret = learn(w, op, &res, answered);
 	record(w, op);
 	count(w, op);
-	if (!ret && answered)
-		ret = samples_add(&w->answered, op->end - op->start);
-	if (!ret && answered && op->type != RAFT_OP_GET &&
-	    !strcmp(op->result, "ok"))
-		ret = samples_add(&w->writes, op->end - op->start);
-	return ret;
+	return ret ?: add_samples(w, op);
 }
 
 static bool claim(struct shared *sh)
@@ -375,12 +432,304 @@ static bool claim(struct shared *sh)
 	return !sh->o->ops || atomic_fetch_add(&sh->claimed, 1) < sh->o->ops;
 }
 
+/* ---- locks ---- */
+
+/* A lock a client is after, or holds. */
+struct hold {
+	char key[KEY_SIZE];		/* "lock/l<i>" */
+	char guarded[KEY_SIZE];		/* "g<i>" */
+	uint64_t lease;
+	uint32_t ttl_ms;		/* the lease's, as granted */
+	uint64_t refreshed;		/* when it was granted or kept alive */
+	uint64_t token;
+	bool lost;			/* a keepalive found the lease gone */
+};
+
+/* A claim taken for an op that did not happen. */
+static void unclaim(struct shared *sh)
+{
+	if (sh->o->ops)
+		atomic_fetch_sub(&sh->claimed, 1);
+}
+
+static uint64_t random_below(struct worker *w, uint64_t n)
+{
+	return next_random(&w->rng) % n;
+}
+
+static void lock_op(struct worker *w, struct op *op, unsigned int type,
+		    const char *key)
+{
+	memset(op, 0, sizeof(*op));
+	op->type = type;
+	snprintf(op->key, sizeof(op->key), "%s", key);
+	w->n++;
+}
+
+static int send_lock_op(struct worker *w, const struct op *op,
+			const struct hold *h, struct kv_result *res)
+{
+	struct raft_client_write_opts wo = {
+		.fence_key = h->key, .fence_keylen = strlen(h->key),
+		.fence_token = h->token,
+	};
+	size_t keylen = strlen(op->key);
+
+	switch (op->type) {
+	case RAFT_OP_GET:
+		return raft_client_get(w->c, op->key, keylen, res);
+	case OP_ACQUIRE:
+		wo = (struct raft_client_write_opts){ .lease = h->lease };
+		return raft_client_cas_ex(w->c, op->key, keylen, NULL, 0,
+					  op->value, op->vallen, &wo, res);
+	case OP_FPUT:
+		return raft_client_put_ex(w->c, op->key, keylen, op->value,
+					  op->vallen, &wo, res);
+	default:
+		return raft_client_del_ex(w->c, op->key, keylen, &wo, res);
+	}
+}
+
+/*
+ * The result's name for the history, with what it tells of the lock, or
+ * NULL when it is none of op's.  A failed cas and a fenced write come with
+ * the lock key's revision: the holder's token, 0 if free.
+ */
+static const char *lock_result(struct op *op, const struct kv_result *res)
+{
+	switch (op->type) {
+	case RAFT_OP_GET:
+		if (res->status == KV_NOT_FOUND)
+			return "not-found";
+		if (res->status != KV_OK)
+			return NULL;
+		memcpy(op->value, res->value, res->vallen);
+		op->vallen = res->vallen;
+		op->has_value = true;
+		return "ok";
+	case OP_ACQUIRE:
+		if (res->status == KV_OK && res->revision) {
+			op->token = res->revision;
+			return "ok";
+		}
+		if (res->status == KV_CAS_FAILED) {
+			op->holder = res->revision;
+			op->has_holder = res->revision != 0;
+			return "held";
+		}
+		return res->status == KV_NO_LEASE ? "no-lease" : NULL;
+	default:
+		if (res->status == KV_OK)
+			return "ok";
+		if (res->status != KV_FENCED)
+			return NULL;
+		op->holder = res->revision;
+		op->has_holder = true;
+		return "fenced";
+	}
+}
+
+static void count_lock(struct worker *w, const struct op *op)
+{
+	struct raft_lock_counts *l = &w->locks;
+	bool ok = !strcmp(op->result, "ok");
+	bool refused = !strcmp(op->result, "held") ||
+		       !strcmp(op->result, "fenced");
+
+	if (op->type == RAFT_OP_GET) {
+		count(w, op);
+		return;
+	}
+	l->unknown += !strcmp(op->result, "unknown");
+	if (op->type == OP_ACQUIRE) {
+		l->acquires++;
+		l->acquired += ok;
+		l->held += refused;
+		l->no_lease += !strcmp(op->result, "no-lease");
+	} else if (op->type == OP_FPUT) {
+		l->fputs++;
+		l->fput_ok += ok;
+		l->fenced += refused;
+	} else {
+		l->releases++;
+		l->released += ok;
+		l->release_fenced += refused;
+	}
+}
+
+static int run_lock_op(struct worker *w, struct op *op, const struct hold *h)
+{
+	struct kv_result res;
+	int ret;
+
+	op->start = now_ns();
+	ret = send_lock_op(w, op, h, &res);
+	op->end = now_ns();
+	op->result = ret ? NULL : lock_result(op, &res);
+	if (!op->result) {
+		op->result = "unknown";
+		if (ret != -ETIMEDOUT)
+			w->errors++;
+	}
+	record(w, op);
+	count_lock(w, op);
+	atomic_fetch_add(&w->sh->done, 1);
+	return add_samples(w, op);
+}
+
+static int lock_get(struct worker *w, const struct hold *h)
+{
+	struct op op;
+
+	lock_op(w, &op, RAFT_OP_GET, h->guarded);
+	return run_lock_op(w, &op, h);
+}
+
+/* A lease for the acquire: 0, or -1 when none was granted. */
+static int grant(struct worker *w, struct hold *h)
+{
+	uint32_t ttl = w->sh->o->lock_ttl_ms;
+	uint64_t t = now_ns();
+	struct kv_result res;
+
+	if (raft_client_lease_grant(w->c, ttl, &res) || res.status != KV_OK) {
+		w->locks.grants_failed++;
+		return -1;
+	}
+	h->lease = res.lease;
+	h->ttl_ms = res.ttl_ms ?: ttl;
+	h->refreshed = t;
+	return 0;
+}
+
+/* Best effort: a lease left behind expires anyway. */
+static void revoke(struct worker *w, const struct hold *h)
+{
+	struct kv_result res;
+
+	raft_client_lease_revoke(w->c, h->lease, &res);
+}
+
+/* A keepalive, once a third of the ttl has passed since the last. */
+static void keep_alive(struct worker *w, struct hold *h)
+{
+	uint64_t t = now_ns();
+	struct kv_result res;
+
+	if (h->lost || t - h->refreshed < h->ttl_ms * MSEC_NS / 3)
+		return;
+	w->locks.keepalives++;
+	if (raft_client_lease_keepalive(w->c, h->lease, &res))
+		return;
+	if (res.status == KV_OK) {
+		h->refreshed = t;
+	} else if (res.status == KV_NO_LEASE) {
+		h->lost = true;
+		w->locks.leases_lost++;
+	}
+}
+
+/*
+ * Held: 1 to 3 fenced puts of the guarded key, as the limits allow, each
+ * after a while of work (up to a tenth of the ttl) and a keepalive if due,
+ * or, before one of them at pause_pct percent of the holds, after a sleep
+ * of twice the ttl with no keepalive; each put perhaps followed by a get.
+ */
+static int hold_lock(struct worker *w, struct hold *h)
+{
+	unsigned int puts = 1 + (unsigned int)random_below(w, 3), i;
+	unsigned int pause_at = puts;
+	struct op op;
+	int err = 0;
+
+	if (random_below(w, 100) < w->sh->o->pause_pct)
+		pause_at = (unsigned int)random_below(w, puts);
+	for (i = 0; !err && i < puts && claim(w->sh); i++) {
+		if (i == pause_at) {
+			w->locks.pauses++;
+			sleep_ns(2 * h->ttl_ms * MSEC_NS);
+		} else {
+			sleep_ns(random_below(w, h->ttl_ms / 10 + 1) * MSEC_NS);
+			keep_alive(w, h);
+		}
+		lock_op(w, &op, OP_FPUT, h->guarded);
+		fill_value(w, &op);
+		op.has_value = true;
+		snprintf(op.fence, sizeof(op.fence), "%s", h->key);
+		op.token = h->token;
+		op.paused = i == pause_at;
+		err = run_lock_op(w, &op, h);
+		if (!err && random_below(w, 100) < LOCK_READ_PCT &&
+		    claim(w->sh))
+			err = lock_get(w, h);
+	}
+	return err;
+}
+
+/*
+ * The fenced del of the lock key, then the lease's revoke: counted, but
+ * past the limits too.
+ */
+static int release(struct worker *w, const struct hold *h)
+{
+	struct op op;
+	int err;
+
+	claim(w->sh);
+	lock_op(w, &op, OP_RELEASE, h->key);
+	op.token = h->token;
+	err = run_lock_op(w, &op, h);
+	revoke(w, h);
+	return err;
+}
+
+/*
+ * One round of a client, its first op claimed: a get of a guarded key, or
+ * an acquire of a lock, and if it is taken, the hold and the release.
+ */
+static int lock_round(struct worker *w)
+{
+	struct hold h = { 0 };
+	unsigned int lock;
+	struct op op;
+	int err;
+
+	lock = (unsigned int)random_below(w, w->sh->o->locks);
+	snprintf(h.key, sizeof(h.key), "lock/l%u", lock);
+	snprintf(h.guarded, sizeof(h.guarded), "g%u", lock);
+	if (random_below(w, 100) < LOCK_GET_PCT)
+		return lock_get(w, &h);
+	if (grant(w, &h)) {
+		unclaim(w->sh);
+		sleep_ns(random_below(w, LOCK_RETRY_MS + 1) * MSEC_NS);
+		return 0;
+	}
+	lock_op(w, &op, OP_ACQUIRE, h.key);
+	fill_value(w, &op);
+	op.lease = h.lease;
+	err = run_lock_op(w, &op, &h);
+	if (!err && !strcmp(op.result, "ok")) {
+		h.token = op.token;
+		err = hold_lock(w, &h);
+		return release(w, &h) ?: err;
+	}
+	/* Unknown, the cas may have taken the lock: the revoke frees it. */
+	if (strcmp(op.result, "no-lease"))
+		revoke(w, &h);
+	sleep_ns(random_below(w, LOCK_RETRY_MS + 1) * MSEC_NS);
+	return err;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct op op;
 
 	while (!w->err && claim(w->sh)) {
+		if (w->sh->o->locks) {
+			w->err = lock_round(w);
+			continue;
+		}
 		make_op(w, &op);
 		w->err = run_op(w, &op);
 		atomic_fetch_add(&w->sh->done, 1);
@@ -399,6 +748,11 @@ static bool opts_valid(const struct raft_workload_opts *o)
 			return false;
 		total += o->mix[op];
 	}
+	if (o->locks && (o->locks > RAFT_WORKLOAD_MAX_LOCKS ||
+			 !o->lock_ttl_ms ||
+			 o->lock_ttl_ms > RAFT_WORKLOAD_MAX_LOCK_TTL_MS ||
+			 o->pause_pct > 100))
+		return false;
 	return o->servers && total && o->clients &&
 	       o->clients <= RAFT_WORKLOAD_MAX_CLIENTS && o->keys &&
 	       o->keys <= RAFT_WORKLOAD_MAX_KEYS &&
@@ -433,17 +787,6 @@ static int worker_init(struct worker *w, struct shared *sh, unsigned int i)
 	if (!w->known || !w->known_len)
 		return -ENOMEM;
 	return raft_client_new(&w->c, o->servers, &copts);
-}
-
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = {
-		.tv_sec = (time_t)(ns / 1000000000ULL),
-		.tv_nsec = (long)(ns % 1000000000ULL),
-	};
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
 }
 
 /* Until the workers are done: the clock for a duration, and progress. */
@@ -528,6 +871,26 @@ static void add_stats(struct raft_client_stats *sum,
 	sum->send_errors += st.send_errors;
 }
 
+static void add_locks(struct raft_lock_counts *sum,
+		      const struct raft_lock_counts *l)
+{
+	sum->acquires += l->acquires;
+	sum->acquired += l->acquired;
+	sum->held += l->held;
+	sum->no_lease += l->no_lease;
+	sum->fputs += l->fputs;
+	sum->fput_ok += l->fput_ok;
+	sum->fenced += l->fenced;
+	sum->releases += l->releases;
+	sum->released += l->released;
+	sum->release_fenced += l->release_fenced;
+	sum->unknown += l->unknown;
+	sum->grants_failed += l->grants_failed;
+	sum->keepalives += l->keepalives;
+	sum->leases_lost += l->leases_lost;
+	sum->pauses += l->pauses;
+}
+
 static int collect(struct worker *ws, unsigned int n, uint64_t start,
 		   struct raft_workload_result *r)
 {
@@ -535,6 +898,11 @@ static int collect(struct worker *ws, unsigned int n, uint64_t start,
 
 	for (unsigned int i = 0; i < n; i++) {
 		struct worker *w = &ws[i];
+
+		add_locks(&r->locks, &w->locks);
+		r->ops += w->locks.acquires + w->locks.fputs +
+			  w->locks.releases;
+		r->unknown += w->locks.unknown;
 
 		for (unsigned int op = 0; op < RAFT_OP_COUNT; op++) {
 			struct raft_op_counts *c = &r->by_op[op];

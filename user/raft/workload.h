@@ -20,6 +20,34 @@
  *
  * The keys are assumed absent when the workload starts: a checker sees any
  * value left by an earlier run as one nobody wrote.
+ *
+ * With locks, the clients contend instead for locks "lock/l0".."lock/l{N-1}"
+ * (lease_cmd.c), each guarding a key "g0".."g{N-1}".  A client either gets
+ * a guarded key, or takes a lock: a lease of lock_ttl_ms, then a cas of
+ * the lock key that finds it absent, the lease attached; its revision is
+ * the token.  Held, it does 1 to 3 puts of the guarded key fenced by the
+ * lock key and token, each perhaps followed by a get of it, keeping the
+ * lease alive (a keepalive once a third of the ttl has passed) but before
+ * one put, at pause_pct percent of the holds: there it sleeps twice the
+ * ttl, and the lease expires.  Then the release: a del of the lock key
+ * fenced by itself and the token, and the lease's revoke (also after an
+ * acquire that failed or got no answer).  Ops start while the limits
+ * allow; a lock taken is released whatever they say.  Leases are not in
+ * the history; the rest is:
+ *
+ *	{"client":2,"op":"acquire","key":"lock/l0","lease":809,"token":812,
+ *	 "start":1234600,"end":1238000,"result":"ok"}
+ *	{"client":2,"op":"fput","key":"g0","fence":"lock/l0","token":812,
+ *	 "value":"c2-5","paused":true,"holder":0,"start":1238100,
+ *	 "end":1239000,"result":"fenced"}
+ *	{"client":2,"op":"release","key":"lock/l0","token":812,
+ *	 "start":1239100,"end":1240000,"result":"ok"}
+ *
+ * acquire: "ok" with the token, "held" with the token holding the lock as
+ * "holder", "no-lease" (the lease expired before the cas), or "unknown";
+ * fput and release: "ok", "fenced" with "holder" the lock key's revision
+ * (0: there was none), or "unknown"; "paused" marks the put after a pause.
+ * The locks are assumed free when the workload starts.
  */
 #ifndef LAMPORT_RAFT_WORKLOAD_H
 #define LAMPORT_RAFT_WORKLOAD_H
@@ -41,6 +69,10 @@ enum raft_op {
 #define RAFT_WORKLOAD_MAX_KEYS		1000000
 /* A cas carries two values and the key in one KV_CMD_MAX command. */
 #define RAFT_WORKLOAD_MAX_VALUE		600
+#define RAFT_WORKLOAD_MAX_LOCKS		1000
+#define RAFT_WORKLOAD_LOCK_TTL_MS	500
+#define RAFT_WORKLOAD_MAX_LOCK_TTL_MS	60000
+#define RAFT_WORKLOAD_PAUSE_PCT		20
 
 struct raft_workload_opts {
 	const char *servers;		/* raft_client_new()'s list */
@@ -53,6 +85,10 @@ struct raft_workload_opts {
 	uint64_t seed;			/* the random choices */
 	unsigned int attempt_ms;	/* the clients' options; 0: default */
 	unsigned int deadline_ms;
+	/* 0: keys and mix; else the locks, for lock_ttl_ms (1..MAX) each */
+	unsigned int locks;
+	unsigned int lock_ttl_ms;
+	unsigned int pause_pct;		/* 0..100 */
 	FILE *history;			/* NULL: none */
 	/* Every 100 ms or so, in the thread of raft_workload_run(). */
 	void (*progress)(uint64_t ops, void *arg);
@@ -65,6 +101,17 @@ struct raft_op_counts {
 	uint64_t not_found;
 	uint64_t cas_failed;
 	uint64_t unknown;
+};
+
+/* The ops of a run with locks (their gets are by_op's), and its leases. */
+struct raft_lock_counts {
+	uint64_t acquires, acquired, held, no_lease;
+	uint64_t fputs, fput_ok, fenced;
+	uint64_t releases, released, release_fenced;
+	uint64_t unknown;		/* of those above */
+	uint64_t grants_failed;		/* no lease: the round was skipped */
+	uint64_t keepalives, leases_lost;	/* lost: found gone by one */
+	uint64_t pauses;
 };
 
 /* Nearest-rank percentiles; all 0 when count is. */
@@ -82,8 +129,10 @@ struct raft_workload_result {
 	uint64_t elapsed_ns;		/* until the last answer */
 	double ops_per_sec;
 	struct raft_op_counts by_op[RAFT_OP_COUNT];
+	struct raft_lock_counts locks;
 	struct raft_latency answered;	/* every op with a result */
-	struct raft_latency writes;	/* put, del and cas with result ok */
+	/* put, del, cas, and acquire, fput and release, with result ok */
+	struct raft_latency writes;
 	struct raft_client_stats client;	/* all clients' together */
 };
 
@@ -91,7 +140,10 @@ struct raft_workload_result {
 int raft_workload_parse_mix(const char *text, unsigned int mix[RAFT_OP_COUNT],
 			    const char **why);
 
-/* put=40,get=40,cas=15,del=5, 10 keys, 4 clients, 10 s; no servers. */
+/*
+ * put=40,get=40,cas=15,del=5, 10 keys, 4 clients, 10 s, no locks (a ttl
+ * of 500 ms and pauses at 20% of holds if some); no servers.
+ */
 void raft_workload_defaults(struct raft_workload_opts *o);
 
 /* "get", "put", "del", "cas". */

@@ -3,7 +3,11 @@
  * raft/lincheck.c: hand-made histories with a known verdict and window,
  * parser errors, small random histories against a brute-force checker,
  * histories of a simulated linearizable register (thousands of ops, then
- * one result changed), and a 64-client run for timing.
+ * one result changed), and a 64-client run for timing.  The same for
+ * locks: hand-made histories with the sentence saying why, histories of
+ * simulated clients taking locks whose leases expire at random, their
+ * mutants, tiny ones against a brute force that expires leases as a move
+ * of its own, and a 64-client run.
  */
 
 #include <errno.h>
@@ -1004,6 +1008,956 @@ static void test_performance(unsigned int unknown_pct)
 	gen_free(&g);
 }
 
+/* ---- locks: hand-made histories ---- */
+
+#define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
+
+#define TOK(t)		",\"token\":" #t
+#define HOLDER(h)	",\"holder\":" #h
+#define FENCE(l)	",\"fence\":\"" l "\""
+#define ACQ(c, l, t, s, e)	OP(c, "acquire", l, TOK(t), s, AT(e), "ok")
+#define ACQ_HELD(c, l, h, s, e)	OP(c, "acquire", l, HOLDER(h), s, AT(e), "held")
+#define ACQ_BUSY(c, l, s, e)	OP(c, "acquire", l, "", s, AT(e), "held")
+#define ACQ_UNK(c, l, s)	OP(c, "acquire", l, "", s, "", "unknown")
+#define ACQ_NO_LEASE(c, l, s, e) OP(c, "acquire", l, "", s, AT(e), "no-lease")
+#define FPUT(c, k, l, t, v, s, e) \
+	OP(c, "fput", k, FENCE(l) TOK(t) VAL(v), s, AT(e), "ok")
+#define FPUT_FENCED(c, k, l, t, v, h, s, e) \
+	OP(c, "fput", k, FENCE(l) TOK(t) VAL(v) HOLDER(h), s, AT(e), "fenced")
+#define FPUT_REFUSED(c, k, l, t, v, s, e) \
+	OP(c, "fput", k, FENCE(l) TOK(t) VAL(v), s, AT(e), "fenced")
+#define FPUT_UNK(c, k, l, t, v, s) \
+	OP(c, "fput", k, FENCE(l) TOK(t) VAL(v), s, "", "unknown")
+#define REL(c, l, t, s, e)	OP(c, "release", l, TOK(t), s, AT(e), "ok")
+#define REL_FENCED(c, l, t, h, s, e) \
+	OP(c, "release", l, TOK(t) HOLDER(h), s, AT(e), "fenced")
+#define REL_UNK(c, l, t, s)	OP(c, "release", l, TOK(t), s, "", "unknown")
+
+/* A linearizable lock case: no culprit, no sentence. */
+#define LIN_LOCK	LIN, 0, NULL
+
+struct lock_case {
+	const char *name;
+	const char *text;
+	int verdict;
+	unsigned int culprit;	/* line; 0: not checked */
+	const char *why;	/* a part of the sentence; NULL: not checked */
+};
+
+static const struct lock_case lock_cases[] = {
+	{ "contention: held while another holds, then taken in turn",
+	  ACQ(1, "lock/l0", 10, 0, 10) ACQ_HELD(2, "lock/l0", 10, 5, 15)
+	  FPUT(1, "g0", "lock/l0", 10, "a", 20, 30) GET(2, "g0", "a", 35, 40)
+	  REL(1, "lock/l0", 10, 40, 50) ACQ(2, "lock/l0", 20, 55, 65)
+	  FPUT(2, "g0", "lock/l0", 20, "b", 70, 80)
+	  ACQ_HELD(1, "lock/l0", 20, 72, 82) GET(1, "g0", "b", 85, 90)
+	  REL(2, "lock/l0", 20, 90, 100) ACQ_BUSY(3, "lock/l0", 95, 96)
+	  GET_NF(3, "g1", 0, 1), LIN_LOCK },
+	{ "contention: acquires racing, the lower token first",
+	  ACQ(1, "lock/l0", 10, 0, 100) ACQ(2, "lock/l0", 20, 10, 90)
+	  ACQ_HELD(3, "lock/l0", 10, 20, 30) ACQ_HELD(3, "lock/l0", 20, 40, 50)
+	  FPUT(2, "g0", "lock/l0", 20, "b", 95, 105)
+	  FPUT_FENCED(1, "g0", "lock/l0", 10, "a", 20, 101, 110), LIN_LOCK },
+	{ "a paused holder is fenced once another acquired",
+	  ACQ(1, "lock/l0", 10, 0, 10) FPUT(1, "g0", "lock/l0", 10, "a", 10, 20)
+	  ACQ_HELD(2, "lock/l0", 10, 30, 40) ACQ(2, "lock/l0", 20, 600, 610)
+	  FPUT(2, "g0", "lock/l0", 20, "b", 620, 630)
+	  FPUT_FENCED(1, "g0", "lock/l0", 10, "a2", 20, 640, 650)
+	  REL_FENCED(1, "lock/l0", 10, 20, 660, 670) GET(1, "g0", "b", 680, 690)
+	  REL(2, "lock/l0", 20, 700, 710), LIN_LOCK },
+	{ "a paused holder's write may still land before the other's acquire",
+	  ACQ(1, "lock/l0", 10, 0, 10)
+	  FPUT(1, "g0", "lock/l0", 10, "a", 500, 650)
+	  ACQ(2, "lock/l0", 20, 600, 610) GET(3, "g0", "a", 655, 660)
+	  FPUT(2, "g0", "lock/l0", 20, "b", 670, 680), LIN_LOCK },
+	{ "expiry, then the same client and another acquire again",
+	  ACQ(1, "lock/l0", 10, 0, 10) FPUT(1, "g0", "lock/l0", 10, "a", 10, 20)
+	  FPUT_FENCED(1, "g0", "lock/l0", 10, "x", 0, 600, 610)
+	  REL_FENCED(1, "lock/l0", 10, 0, 620, 630)
+	  ACQ(1, "lock/l0", 30, 640, 650) ACQ_HELD(2, "lock/l0", 30, 660, 670)
+	  GET(2, "g0", "a", 680, 690) ACQ(2, "lock/l0", 40, 1300, 1310)
+	  FPUT(2, "g0", "lock/l0", 40, "b", 1320, 1330), LIN_LOCK },
+	{ "expiry needs no witness: acquires without releases",
+	  ACQ(1, "lock/l0", 10, 0, 10) ACQ(2, "lock/l0", 20, 20, 30)
+	  ACQ(3, "lock/l0", 35, 40, 50) FPUT(3, "g0", "lock/l0", 35, "c", 60, 70)
+	  FPUT_REFUSED(1, "g0", "lock/l0", 10, "a", 80, 90), LIN_LOCK },
+	{ "unknown results: an acquire, a stranger holding, fputs, a release",
+	  ACQ_UNK(1, "lock/l0", 0) ACQ_HELD(2, "lock/l0", 15, 10, 20)
+	  ACQ(2, "lock/l0", 30, 600, 610) FPUT_UNK(2, "g0", "lock/l0", 30, "b", 620)
+	  GET(2, "g0", "b", 700, 710) REL_UNK(2, "lock/l0", 30, 720)
+	  ACQ(1, "lock/l0", 40, 800, 810)
+	  FPUT_UNK(1, "g0", "lock/l0", 40, "c", 820) GET(1, "g0", "b", 900, 910)
+	  GET(3, "g0", "c", 950, 960) REL(1, "lock/l0", 40, 1000, 1010)
+	  ACQ_NO_LEASE(3, "lock/l0", 1020, 1030), LIN_LOCK },
+	{ "an unknown release may free the lock, or the lease expires",
+	  ACQ(1, "lock/l0", 10, 0, 10) REL_UNK(1, "lock/l0", 10, 20)
+	  ACQ_BUSY(2, "lock/l0", 30, 40) ACQ(2, "lock/l0", 20, 50, 60), LIN_LOCK },
+	{ "a lock and a plain key side by side",
+	  ACQ(1, "lock/l0", 10, 0, 10) PUT(2, "k", "a", 0, 10)
+	  FPUT(1, "g0", "lock/l0", 10, "a", 20, 30) GET(2, "k", "a", 20, 30)
+	  GET(2, "g0", "a", 40, 50), LIN_LOCK },
+
+	{ "two holders write, one acquired before the other's write started",
+	  ACQ(1, "lock/l0", 10, 0, 10) ACQ(2, "lock/l0", 20, 20, 30)
+	  FPUT(2, "g0", "lock/l0", 20, "b", 35, 45)
+	  FPUT(1, "g0", "lock/l0", 10, "a", 40, 50),
+	  NOT, 4, "fput of token 10 succeeded after acquire returned token 20 (line 2)" },
+	{ "a token going backwards",
+	  ACQ(1, "lock/l0", 20, 0, 10) REL(1, "lock/l0", 20, 20, 30)
+	  ACQ(2, "lock/l0", 10, 40, 50),
+	  NOT, 3, "acquire returned token 10 after acquire returned token 20 (line 1): tokens only grow" },
+	{ "a token issued twice",
+	  ACQ(1, "lock/l0", 10, 0, 10) REL(1, "lock/l0", 10, 20, 30)
+	  ACQ(2, "lock/l0", 10, 40, 50),
+	  NOT, 3, "acquire returned token 10, as an earlier acquire did (line 1)" },
+	{ "a fenced write accepted for a token never issued",
+	  ACQ(1, "lock/l0", 10, 0, 10) FPUT(2, "g0", "lock/l0", 15, "x", 20, 30),
+	  NOT, 2, "fput of token 15 succeeded, but no acquire returned token 15" },
+	{ "a get of a fenced-out holder's unknown write, after the new holder's",
+	  ACQ(1, "lock/l0", 10, 0, 10) FPUT(1, "g0", "lock/l0", 10, "a", 10, 20)
+	  ACQ(2, "lock/l0", 20, 600, 610) FPUT(2, "g0", "lock/l0", 20, "b", 620, 630)
+	  FPUT_UNK(1, "g0", "lock/l0", 10, "c", 640) GET(3, "g0", "c", 700, 710),
+	  NOT, 6, "get returned \"c\", written by an fput of token 10 (line 5) after acquire returned token 20 (line 3)" },
+	{ "a get of a value only a refused fput carried",
+	  ACQ(1, "lock/l0", 10, 0, 10) ACQ(2, "lock/l0", 20, 600, 610)
+	  FPUT(2, "g0", "lock/l0", 20, "b", 620, 630)
+	  FPUT_FENCED(1, "g0", "lock/l0", 10, "c", 20, 640, 650)
+	  GET(3, "g0", "c", 700, 710),
+	  NOT, 5, "get returned \"c\", which only a refused fput carried (line 4)" },
+	{ "a stale get of the guarded key",
+	  ACQ(1, "lock/l0", 10, 0, 10) FPUT(1, "g0", "lock/l0", 10, "a", 20, 30)
+	  FPUT(1, "g0", "lock/l0", 10, "b", 40, 50) GET(2, "g0", "a", 60, 70),
+	  NOT, 4, "get returned \"a\" (written at line 2) after \"b\" was written (line 3)" },
+	{ "a write succeeding after the lock was found free",
+	  ACQ(1, "lock/l0", 10, 0, 10)
+	  FPUT_FENCED(2, "g0", "lock/l0", 3, "a", 0, 20, 30)
+	  FPUT(1, "g0", "lock/l0", 10, "b", 40, 50),
+	  NOT, 3, "fput of token 10 succeeded after an fput found the lock free (line 2)" },
+	{ "a release succeeding twice",
+	  ACQ(1, "lock/l0", 10, 0, 10) REL(1, "lock/l0", 10, 20, 30)
+	  REL(1, "lock/l0", 10, 40, 50),
+	  NOT, 3, "release of token 10 succeeded after the release of token 10 (line 2)" },
+	{ "a write fenced by its own token, then accepted",
+	  ACQ(1, "lock/l0", 10, 0, 10) FPUT_REFUSED(1, "g0", "lock/l0", 10, "a", 20, 30)
+	  FPUT(1, "g0", "lock/l0", 10, "b", 40, 50),
+	  NOT, 3, "fput of token 10 succeeded after an fput fenced by token 10 was refused (line 2)" },
+	{ "held after the release, with no acquire since",
+	  ACQ(1, "lock/l0", 10, 0, 10) REL(1, "lock/l0", 10, 20, 30)
+	  ACQ_BUSY(2, "lock/l0", 40, 50),
+	  NOT, 3, "acquire found the lock held after the release of token 10 (line 2), with no acquire since" },
+	{ "held by a token whose release had completed",
+	  ACQ(1, "lock/l0", 10, 0, 10) REL(1, "lock/l0", 10, 20, 30)
+	  ACQ(3, "lock/l0", 20, 25, 100) ACQ_HELD(2, "lock/l0", 10, 40, 50),
+	  NOT, 4, "acquire found the lock held by token 10 after the release of token 10 (line 2)" },
+	{ "held by a token no acquire returned, and none unknown",
+	  ACQ(1, "lock/l0", 10, 0, 10) ACQ_HELD(2, "lock/l0", 15, 20, 30),
+	  NOT, 2, "acquire found the lock held by token 15, which no acquire returned" },
+	{ "a write refused naming a holder that had released",
+	  ACQ(1, "lock/l0", 10, 0, 10) ACQ(2, "lock/l0", 20, 20, 30)
+	  REL(2, "lock/l0", 20, 40, 50)
+	  FPUT_FENCED(1, "g0", "lock/l0", 10, "a", 20, 60, 70),
+	  NOT, 4, "fput of token 10 was refused, naming holder 20 after the release of token 20 (line 3)" },
+	{ "a write refused naming its own token",
+	  ACQ(1, "lock/l0", 10, 0, 10)
+	  FPUT_FENCED(1, "g0", "lock/l0", 10, "a", 10, 20, 30),
+	  NOT, 2, "yet token 10 is its own" },
+	{ "an acquire ok while another's write still succeeds",
+	  ACQ(1, "lock/l0", 10, 0, 10) ACQ(2, "lock/l0", 20, 20, 30)
+	  REL(1, "lock/l0", 10, 40, 50),
+	  NOT, 3, "release of token 10 succeeded after acquire returned token 20 (line 2)" },
+};
+
+static void check_lock_case(const struct lock_case *lk)
+{
+	struct checked c;
+	bool pass;
+
+	check_text(&c, lk->text);
+	if (!tap_ok(c.verdict == lk->verdict, "lock: %s: %s", lk->name,
+		    lk->verdict == LIN ? "linearizable" : "not linearizable"))
+		tap_diag("load %d (%s), verdict %d, why \"%s\"", c.load, c.err,
+			 c.verdict, c.rep.why);
+	if (c.verdict == NOT && lk->verdict == NOT) {
+		pass = line_of(&c, c.rep.culprit) == lk->culprit &&
+		       c.rep.lock && !strcmp(c.rep.key, "lock/l0") &&
+		       (!c.rep.guarded || !strcmp(c.rep.guarded, "g0")) &&
+		       strstr(c.rep.why, lk->why);
+		if (!tap_ok(pass, "lock: %s: culprit line %u, why", lk->name,
+			    lk->culprit))
+			tap_diag("culprit line %u, key %s, why \"%s\"",
+				 line_of(&c, c.rep.culprit), c.rep.key,
+				 c.rep.why);
+	}
+	checked_free(&c);
+}
+
+static const struct parse_case lock_parse_cases[] = {
+	{ OP(1, "acquire", "lock/l0", "", 0, AT(1), "ok"),
+	  "line 1: acquire returning ok without a token" },
+	{ OP(1, "fput", "g0", TOK(3) VAL("a"), 0, AT(1), "ok"),
+	  "line 1: fput without a fence" },
+	{ OP(1, "fput", "g0", FENCE("lock/l0") VAL("a"), 0, AT(1), "ok"),
+	  "line 1: fput returning ok without a token" },
+	{ OP(1, "fput", "g0", FENCE("lock/l0") TOK(3), 0, AT(1), "ok"),
+	  "line 1: fput returning ok without a value" },
+	{ OP(1, "fput", "g0", FENCE("g0") TOK(3) VAL("a"), 0, AT(1), "ok"),
+	  "line 1: fput fenced by its own key" },
+	{ OP(1, "release", "lock/l0", TOK(3), 0, AT(1), "held"),
+	  "line 1: release cannot return held" },
+	{ OP(1, "acquire", "lock/l0", "", 0, AT(1), "fenced"),
+	  "line 1: acquire cannot return fenced" },
+	{ ACQ_HELD(1, "lock/l0", 0, 0, 1), "line 1: acquire returning held by holder 0" },
+	{ OP(1, "acquire", "lock/l0", TOK(3), 0, AT(1), "locked"),
+	  "line 1: unknown result \"locked\"" },
+	{ ACQ(1, "lock/l0", 3, 0, 1) GET_NF(1, "lock/l0", 2, 3),
+	  "line 2: get of \"lock/l0\", a lock key" },
+	{ PUT(1, "k", "a", 0, 1) ACQ(1, "k", 3, 2, 3),
+	  "line 2: acquire of \"k\", a key that other ops read or write" },
+	{ PUT(1, "k", "a", 0, 1) FPUT(1, "g0", "k", 3, "b", 2, 3),
+	  "line 2: fput fenced by \"k\", a key that other ops read or write" },
+	{ FPUT(1, "g0", "lock/l0", 3, "b", 2, 3)
+	  FPUT(1, "g0", "lock/l1", 3, "b", 2, 3),
+	  "line 2: fput of \"g0\" fenced by \"lock/l1\": other fputs of it are fenced by \"lock/l0\"" },
+	{ FPUT(1, "g0", "lock/l0", 3, "b", 2, 3)
+	  FPUT(1, "g1", "lock/l0", 3, "b", 2, 3),
+	  "line 2: fput of \"g1\" fenced by \"lock/l0\": that lock guards \"g0\"" },
+	{ FPUT(1, "g0", "lock/l0", 3, "b", 2, 3)
+	  FPUT(1, "lock/l0", "lock/l1", 3, "b", 2, 3),
+	  "line 2: fput of \"lock/l0\", a lock key" },
+};
+
+static void test_lock_parse(void)
+{
+	const struct parse_case *pc;
+	struct checked c;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(lock_parse_cases); i++) {
+		pc = &lock_parse_cases[i];
+		check_text(&c, pc->text);
+		if (!tap_ok(c.load == -EINVAL && strstr(c.err, pc->err),
+			    "lock parse error: %s", pc->err))
+			tap_diag("got %d: %s", c.load, c.err);
+		checked_free(&c);
+	}
+}
+
+static void test_lock_print(void)
+{
+	struct checked c;
+	char *text, *json;
+
+	check_text(&c, lock_cases[9].text);
+	text = printed(&c, false);
+	json = printed(&c, true);
+	tap_ok(text && strstr(text, "not linearizable: lock \"lock/l0\" guarding \"g0\" (4 ops on 2 keys, 0 unknown)\n"
+			      "why: fput of token 10 succeeded after acquire returned token 20 (line 2)\n"
+			      "no valid place for client 1's fput \"a\" token 10 -> ok (line 4):\n") &&
+	       strstr(text, "the lock and key may have held") &&
+	       strstr(text, "fput \"b\" token 20 -> ok\n"),
+	       "lock report: the lock, its key, why, the culprit");
+	tap_ok(json && strstr(json, "\"key\":\"lock/l0\",\"lock\":true,\"guarded\":\"g0\","
+			      "\"why\":\"fput of token 10 succeeded after acquire returned token 20 (line 2)\"") &&
+	       strstr(json, "\"op\":\"fput\",\"fence\":\"lock/l0\",\"value\":\"a\",\"token\":10,"
+		      "\"result\":\"ok\""),
+	       "lock report in JSON: lock, guarded, why, fence and token");
+	if (text && json && !strstr(json, "\"why\""))
+		tap_diag("%s%s", text, json);
+	free(text);
+	free(json);
+	checked_free(&c);
+
+	check_text(&c, ACQ_HELD(1, "lock/l0", 7, 0, 10));
+	text = printed(&c, false);
+	tap_ok(text && strstr(text, "client 1's acquire -> held (holder 7) (line 1)"),
+	       "held prints the holder");
+	free(text);
+	checked_free(&c);
+	check_text(&c, ACQ(1, "lock/l0", 10, 0, 10)
+		   FPUT_FENCED(2, "g0", "lock/l0", 3, "a", 0, 20, 30)
+		   FPUT(1, "g0", "lock/l0", 10, "b", 40, 50));
+	text = printed(&c, false);
+	tap_ok(text && strstr(text, "fput \"a\" token 3 -> fenced (lock free)\n") &&
+	       strstr(text, "why: fput of token 10 succeeded after an fput found the lock free (line 2)\n"),
+	       "fenced prints a free lock");
+	if (text && !strstr(text, "(lock free)\n"))
+		tap_diag("%s", text);
+	free(text);
+	checked_free(&c);
+}
+
+/* ---- locks: simulated histories, mutants, brute force ---- */
+
+#define NEVER_AT	UINT64_MAX
+
+static const char *const lock_keys[] = { "lock/l0", "lock/l1", "lock/l2", "lock/l3" };
+static const char *const guarded_keys[] = { "g0", "g1", "g2", "g3" };
+
+struct lsim_params {
+	unsigned int clients, locks, ops;
+	unsigned int unknown_pct;	/* of the ops */
+	unsigned int expire_pct;	/* at each point, a holder's lease */
+	unsigned int holder_pct;	/* held and fenced name the holder */
+	unsigned int max_len, max_gap;	/* ns */
+};
+
+/* What the store holds for one lock and its key. */
+struct lsim_lock {
+	uint64_t holder;	/* 0: free */
+	const char *value;
+};
+
+enum lsim_phase { IDLE, HOLDING };
+
+struct lsim_client {
+	enum lsim_phase phase;
+	unsigned int lock, puts;
+	uint64_t token;
+	long op;		/* the one under way, -1 if none */
+	uint64_t clock;
+	unsigned int done;
+};
+
+struct lsim {
+	struct lincheck_op *ops;
+	uint64_t *point;
+	bool *applied, *pending;	/* pending: its point is to come */
+	size_t *pend, npend;		/* the pending ones */
+	char (*names)[16];
+	size_t n;
+	struct lsim_lock locks[4];
+	uint64_t revision;		/* the store's, tokens come from it */
+};
+
+static void lsim_free(struct lsim *g)
+{
+	free(g->ops);
+	free(g->point);
+	free(g->applied);
+	free(g->pending);
+	free(g->pend);
+	free(g->names);
+}
+
+/* The op's effect at its point, and its result unless unknown. */
+static void lsim_apply(struct lsim *g, const struct lsim_params *p, size_t i)
+{
+	struct lincheck_op *op = &g->ops[i];
+	bool unknown = op->result == LINCHECK_UNKNOWN;
+	struct lsim_lock *l = NULL;
+	unsigned int k;
+
+	for (k = 0; k < 4; k++) {
+		if (op->key == lock_keys[k] || op->key == guarded_keys[k])
+			l = &g->locks[k];
+	}
+	if (l->holder && below(100) < p->expire_pct)
+		l->holder = 0;
+	if (unknown && !g->applied[i])
+		return;
+	switch (op->type) {
+	case LINCHECK_GET:
+		op->value = l->value;
+		if (!unknown)
+			op->result = l->value ? LINCHECK_OK :
+				     LINCHECK_NOT_FOUND;
+		break;
+	case LINCHECK_ACQUIRE:
+		if (!l->holder) {
+			l->holder = ++g->revision;
+			op->token = unknown ? 0 : l->holder;
+			op->result = unknown ? op->result : LINCHECK_OK;
+			break;
+		}
+		if (unknown)
+			break;
+		op->result = LINCHECK_HELD;
+		op->holder = l->holder;
+		op->has_holder = below(100) < p->holder_pct;
+		break;
+	default:
+		if (l->holder == op->token) {
+			if (op->type == LINCHECK_FPUT)
+				l->value = op->value;
+			else
+				l->holder = 0;
+			if (!unknown)
+				op->result = LINCHECK_OK;
+			break;
+		}
+		if (unknown)
+			break;
+		op->result = LINCHECK_FENCED;
+		op->holder = l->holder;
+		op->has_holder = below(100) < p->holder_pct;
+	}
+}
+
+/* What client c does next, given what it learnt from its last op. */
+static void lsim_next(struct lsim *g, const struct lsim_params *p,
+		      struct lsim_client *c, unsigned int id)
+{
+	const struct lincheck_op *last = c->op >= 0 ? &g->ops[c->op] : NULL;
+	size_t i = g->n++;
+	struct lincheck_op *op = &g->ops[i];
+	unsigned int len = 1 + below(p->max_len);
+
+	if (last && last->type == LINCHECK_ACQUIRE &&
+	    last->result == LINCHECK_OK) {
+		c->phase = HOLDING;
+		c->token = last->token;
+		c->puts = 1 + below(3);
+	} else if (last && (last->type == LINCHECK_ACQUIRE ||
+			    last->type == LINCHECK_RELEASE)) {
+		c->phase = IDLE;
+	}
+	*op = (struct lincheck_op){ .client = id };
+	/* Now and then a pause, as long as many ops. */
+	op->start = c->clock + below(p->max_gap + 1) +
+		    (below(20) ? 0 : below(10 * p->max_len));
+	op->end = op->start + len;
+	if (c->phase == HOLDING && c->puts) {
+		c->puts--;
+		op->type = below(4) ? LINCHECK_FPUT : LINCHECK_GET;
+		op->key = guarded_keys[c->lock];
+		op->fence = lock_keys[c->lock];
+		op->token = c->token;
+		op->value = g->names[i];
+		if (op->type == LINCHECK_GET) {
+			op->fence = NULL;
+			op->token = 0;
+		}
+	} else if (c->phase == HOLDING) {
+		op->type = LINCHECK_RELEASE;
+		op->key = lock_keys[c->lock];
+		op->token = c->token;
+	} else if (below(4) == 0) {
+		op->type = LINCHECK_GET;
+		op->key = guarded_keys[below(p->locks)];
+	} else {
+		c->lock = below(p->locks);
+		op->type = LINCHECK_ACQUIRE;
+		op->key = lock_keys[c->lock];
+	}
+	g->point[i] = op->start + below(len + 1);
+	g->pending[i] = true;
+	g->pend[g->npend++] = i;
+	if (below(100) < p->unknown_pct) {
+		op->result = LINCHECK_UNKNOWN;
+		g->applied[i] = below(2);
+		g->point[i] += below(3 * len);
+	}
+	c->op = i;
+	c->clock = op->end;
+}
+
+/*
+ * The next event: a point (*is_point, which indexes g->pend) or a
+ * client's end; false if none.
+ */
+static bool lsim_event(const struct lsim *g, struct lsim_client *cl,
+		       unsigned int nc, const struct lsim_params *p,
+		       size_t *which, bool *is_point)
+{
+	uint64_t best = NEVER_AT;
+	size_t i;
+
+	for (i = 0; i < g->npend; i++) {
+		if (g->point[g->pend[i]] < best) {
+			best = g->point[g->pend[i]];
+			*which = i;
+			*is_point = true;
+		}
+	}
+	for (i = 0; i < nc; i++) {
+		const struct lincheck_op *op = &g->ops[cl[i].op];
+
+		if (cl[i].done >= p->ops / nc || op->end >= best)
+			continue;
+		if (g->pending[cl[i].op] && op->result != LINCHECK_UNKNOWN)
+			continue;
+		best = op->end;
+		*which = i;
+		*is_point = false;
+	}
+	return best != NEVER_AT;
+}
+
+/*
+ * A history of clients taking locks, writing their keys fenced and
+ * releasing, each op acting at a point of its interval, the holders'
+ * leases expiring at random: linearizable.
+ */
+static bool lsim_history(struct lsim *g, const struct lsim_params *p)
+{
+	struct lsim_client cl[64];
+	unsigned int nc = p->clients, i;
+	size_t which;
+	bool is_point;
+
+	memset(g, 0, sizeof(*g));
+	g->ops = calloc(p->ops + nc, sizeof(*g->ops));
+	g->point = calloc(p->ops + nc, sizeof(*g->point));
+	g->applied = calloc(p->ops + nc, sizeof(*g->applied));
+	g->pending = calloc(p->ops + nc, sizeof(*g->pending));
+	g->pend = calloc(p->ops + nc, sizeof(*g->pend));
+	g->names = calloc(p->ops + nc, sizeof(*g->names));
+	g->revision = below(100);
+	if (!g->ops || !g->point || !g->applied || !g->pending || !g->pend ||
+	    !g->names) {
+		lsim_free(g);
+		return false;
+	}
+	for (i = 0; i < p->ops + nc; i++)
+		snprintf(g->names[i], sizeof(g->names[i]), "v%u", i);
+	for (i = 0; i < nc; i++) {
+		cl[i] = (struct lsim_client){ .op = -1, .clock = below(1000) };
+		lsim_next(g, p, &cl[i], i + 1);
+	}
+	while (lsim_event(g, cl, nc, p, &which, &is_point)) {
+		if (is_point) {
+			i = g->pend[which];
+			g->pend[which] = g->pend[--g->npend];
+			g->pending[i] = false;
+			lsim_apply(g, p, i);
+		} else if (++cl[which].done < p->ops / nc) {
+			lsim_next(g, p, &cl[which], which + 1);
+		}
+	}
+	return true;
+}
+
+/* The verdict on g with op i replaced by *mut (if mut). */
+static int lsim_check(const struct lsim *g, size_t i,
+		      const struct lincheck_op *mut,
+		      struct lincheck_report *out)
+{
+	struct lincheck *lc = lincheck_new();
+	struct lincheck_report rep;
+	char err[160];
+	size_t j;
+	int r = -ENOMEM;
+
+	if (!lc)
+		return r;
+	for (j = 0; j < g->n; j++) {
+		r = lincheck_add(lc, mut && j == i ? mut : &g->ops[j], err,
+				 sizeof(err));
+		if (r) {
+			tap_diag("op %zu: %s", j, err);
+			goto out;
+		}
+	}
+	r = lincheck_run(lc, &rep);
+	if (out)
+		*out = rep;
+	else
+		lincheck_report_free(&rep);
+out:
+	lincheck_free(lc);
+	return r;
+}
+
+static const struct lsim_params lsim_params[] = {
+	{ .clients = 4, .locks = 1, .ops = 1500, .expire_pct = 3,
+	  .holder_pct = 70, .max_len = 100, .max_gap = 50 },
+	{ .clients = 8, .locks = 2, .ops = 2000, .unknown_pct = 3,
+	  .expire_pct = 2, .holder_pct = 50, .max_len = 200, .max_gap = 30 },
+	{ .clients = 16, .locks = 3, .ops = 3000, .unknown_pct = 1,
+	  .expire_pct = 5, .holder_pct = 100, .max_len = 1000, .max_gap = 10 },
+	{ .clients = 6, .locks = 1, .ops = 2000, .unknown_pct = 10,
+	  .expire_pct = 10, .holder_pct = 0, .max_len = 100, .max_gap = 100 },
+};
+
+static void test_lock_generated(void)
+{
+	const struct lsim_params *p;
+	size_t k, s, acquired, fenced, held;
+	struct lsim g;
+	int bad, r;
+
+	for (k = 0; k < sizeof(lsim_params) / sizeof(lsim_params[0]); k++) {
+		p = &lsim_params[k];
+		acquired = fenced = held = 0;
+		for (s = 0, bad = 0; s < SEEDS; s++) {
+			seed(9000 + 100 * k + s);
+			if (!lsim_history(&g, p))
+				break;
+			for (size_t i = 0; i < g.n; i++) {
+				acquired += g.ops[i].type == LINCHECK_ACQUIRE &&
+					    g.ops[i].result == LINCHECK_OK;
+				held += g.ops[i].result == LINCHECK_HELD;
+				fenced += g.ops[i].result == LINCHECK_FENCED;
+			}
+			r = lsim_check(&g, 0, NULL, NULL);
+			if (r != LIN && !bad++)
+				tap_diag("seed %zu: verdict %d", s, r);
+			lsim_free(&g);
+		}
+		tap_ok(s == SEEDS && !bad && acquired && fenced && held,
+		       "locks: %d seeds, %u clients on %u locks, %u ops, %u%% unknown, "
+		       "%u%% expiring: linearizable (%zu acquired, %zu held, %zu fenced)",
+		       SEEDS, p->clients, p->locks, p->ops, p->unknown_pct,
+		       p->expire_pct, acquired, held, fenced);
+	}
+}
+
+/* Another plausible answer; false if op has none. */
+static bool lock_mutate(const struct lsim *g, struct lincheck_op *op)
+{
+	const struct lincheck_op *other = &g->ops[below(g->n)];
+
+	switch (op->type) {
+	case LINCHECK_GET:
+		op->value = other->type == LINCHECK_FPUT ? other->value : NULL;
+		op->result = op->value ? LINCHECK_OK : LINCHECK_NOT_FOUND;
+		return true;
+	case LINCHECK_ACQUIRE:
+		if (op->result == LINCHECK_OK && below(2)) {
+			op->result = LINCHECK_HELD;
+			op->has_holder = false;
+		} else if (op->result == LINCHECK_OK) {
+			op->token = other->token ?: op->token + 1;
+		} else {
+			op->result = LINCHECK_OK;
+			op->token = g->revision + 1 + below(3);
+		}
+		return true;
+	default:
+		if (op->result == LINCHECK_OK) {
+			op->result = LINCHECK_FENCED;
+			op->holder = other->token;
+			op->has_holder = below(2);
+		} else {
+			op->result = LINCHECK_OK;
+		}
+		return true;
+	}
+}
+
+static bool lock_same(const struct lincheck_op *a, const struct lincheck_op *b)
+{
+	return same_answer(a, b) && a->token == b->token &&
+	       a->has_holder == b->has_holder &&
+	       (!a->has_holder || a->holder == b->holder);
+}
+
+static void test_lock_mutations(void)
+{
+	int tried = 0, caught = 0, too_hard = 0, why = 0, r;
+	struct lincheck_report rep;
+	struct lincheck_op mut;
+	struct lsim g;
+	size_t s, i;
+
+	for (s = 0; s < 40; s++) {
+		seed(333 + s);
+		if (!lsim_history(&g, &lsim_params[s % 4]))
+			break;
+		for (int t = 0; t < 10; t++) {
+			i = below(g.n);
+			mut = g.ops[i];
+			if (mut.result == LINCHECK_UNKNOWN ||
+			    !lock_mutate(&g, &mut) ||
+			    lock_same(&mut, &g.ops[i]))
+				continue;
+			r = lsim_check(&g, i, &mut, &rep);
+			tried++;
+			caught += r == NOT;
+			too_hard += r == LINCHECK_TOO_HARD;
+			why += r == NOT && rep.lock && rep.why[0] &&
+			       !strstr(rep.why, "no order");
+			if (r >= 0)
+				lincheck_report_free(&rep);
+		}
+		lsim_free(&g);
+	}
+	tap_diag("locks: %d of %d mutants caught (%d too hard), %d with a precise why",
+		 caught, tried, too_hard, why);
+	tap_ok(tried >= 300 && caught >= tried / 4 && !too_hard,
+	       "locks: mutants of simulated histories checked, many caught, none too hard");
+}
+
+/* Brute force: the model with the holder's expiry a move of its own. */
+
+#define STRANGER_TOKEN	UINT64_MAX
+
+struct bstate {
+	const char *value;
+	uint64_t holder;	/* 0 free, STRANGER_TOKEN: unknown */
+	uint64_t max;
+};
+
+struct btokens {
+	uint64_t issued[TINY];
+	int n;
+};
+
+static bool issued(const struct btokens *bt, uint64_t token)
+{
+	for (int i = 0; i < bt->n; i++) {
+		if (bt->issued[i] == token)
+			return true;
+	}
+	return false;
+}
+
+/* Is the holder the one op names? */
+static bool names_holder(const struct btokens *bt,
+			 const struct lincheck_op *op, uint64_t holder)
+{
+	if (!op->has_holder)
+		return true;
+	if (!op->holder)
+		return !holder;
+	if (!issued(bt, op->holder))
+		return holder == STRANGER_TOKEN;
+	return holder == op->holder;
+}
+
+static bool same_value(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* op's step from *st, as the store does it; false if its result cannot be. */
+static bool bstep(const struct btokens *bt, const struct lincheck_op *op,
+		  struct bstate *st)
+{
+	bool unknown = op->result == LINCHECK_UNKNOWN;
+
+	switch (op->type) {
+	case LINCHECK_GET:
+		return same_value(st->value, op->value);
+	case LINCHECK_ACQUIRE:
+		if (op->result == LINCHECK_NO_LEASE)
+			return true;
+		if (op->result == LINCHECK_HELD)
+			return st->holder && names_holder(bt, op, st->holder);
+		if (st->holder)
+			return unknown;
+		if (unknown) {
+			st->holder = STRANGER_TOKEN;
+			return true;
+		}
+		if (op->token <= st->max)
+			return false;
+		st->holder = st->max = op->token;
+		return true;
+	default:
+		if (st->holder != op->token)
+			return unknown || (op->result == LINCHECK_FENCED &&
+					   names_holder(bt, op, st->holder));
+		if (op->result == LINCHECK_FENCED)
+			return false;
+		if (op->type == LINCHECK_FPUT)
+			st->value = op->value;
+		else
+			st->holder = 0;
+		return true;
+	}
+}
+
+/*
+ * Can the ops outside done follow, from st?  Before each op the holder's
+ * lease may expire; optional and unknown ops need not be placed.
+ */
+static bool brute_lock(const struct btokens *bt,
+		       const struct lincheck_op *ops, const bool *optional,
+		       int n, unsigned int done, struct bstate st)
+{
+	struct bstate next;
+	bool pending = false, blocked;
+	int i, j, expire;
+
+	for (i = 0; i < n; i++)
+		pending |= !(done >> i & 1) && !optional[i];
+	if (!pending)
+		return true;
+	for (i = 0; i < n; i++) {
+		if (done >> i & 1)
+			continue;
+		for (j = 0, blocked = false; j < n; j++)
+			blocked |= j != i && !(done >> j & 1) && !optional[j] &&
+				   ops[j].end < ops[i].start;
+		if (blocked)
+			continue;
+		for (expire = 0; expire < 1 + !!st.holder; expire++) {
+			next = st;
+			if (expire)
+				next.holder = 0;
+			if (bstep(bt, &ops[i], &next) &&
+			    brute_lock(bt, ops, optional, n, done | 1u << i,
+				       next))
+				return true;
+		}
+	}
+	return false;
+}
+
+static void btokens_of(const struct lincheck_op *ops, int n,
+		       struct btokens *bt)
+{
+	bt->n = 0;
+	for (int i = 0; i < n; i++) {
+		if (ops[i].type == LINCHECK_ACQUIRE &&
+		    ops[i].result == LINCHECK_OK)
+			bt->issued[bt->n++] = ops[i].token;
+	}
+}
+
+/* Random ops on one lock, from the simulation, a third given another answer. */
+static int tiny_lock_history(struct lincheck_op *ops, int max)
+{
+	static const char *const vals[] = { "a", "b", "c" };
+	struct lsim_params p = { .clients = 1 + below(3), .locks = 1,
+				 .ops = 12, .unknown_pct = below(3) * 15,
+				 .expire_pct = 20, .holder_pct = 50,
+				 .max_len = 8, .max_gap = 6 };
+	struct lsim g;
+	int i, n;
+
+	if (!lsim_history(&g, &p))
+		return 0;
+	n = g.n < (size_t)max ? (int)g.n : max;
+	n = 2 + below(n - 1);
+	for (i = 0; i < n; i++) {
+		ops[i] = g.ops[i];
+		if (ops[i].result != LINCHECK_UNKNOWN && below(3) == 0)
+			lock_mutate(&g, &ops[i]);
+		/* g's names go with it: values from a few, all alike. */
+		if (ops[i].value)
+			ops[i].value = vals[below(3)];
+	}
+	lsim_free(&g);
+	return n;
+}
+
+/*
+ * The window has no linearization from any state the lock may have been
+ * in at the cut: free, held by a stranger (if an acquire started by then)
+ * or by any token an acquire started by then returned; the key absent,
+ * unknown, or holding what a write started by then wrote with a token
+ * some acquire returned.
+ */
+static bool lock_window_holds(const struct lincheck_op *ops, int n,
+			      const struct lincheck_report *rep)
+{
+	struct lincheck_op w[TINY];
+	bool optional[TINY];
+	const char *values[2 * TINY + 2];
+	uint64_t holders[2 * TINY + 2];
+	int i, nv = 0, nh = 0, stranger = 0, foreign = 0;
+	struct btokens bt;
+
+	btokens_of(ops, n, &bt);
+	for (size_t k = 0; k < rep->window_len; k++) {
+		w[k] = ops[rep->window[k].op];
+		optional[k] = rep->window[k].optional;
+	}
+	if (rep->from_start)
+		return !brute_lock(&bt, w, optional, rep->window_len, 0,
+				   (struct bstate){ NULL, 0, 0 });
+	values[nv++] = NULL;
+	holders[nh++] = 0;
+	for (i = 0; i < n; i++) {
+		bool writes = ops[i].type == LINCHECK_FPUT &&
+			      ops[i].result != LINCHECK_FENCED &&
+			      issued(&bt, ops[i].token);
+
+		if (ops[i].start > rep->cut)
+			continue;
+		if (writes)
+			values[nv++] = ops[i].value;
+		if (ops[i].type == LINCHECK_ACQUIRE &&
+		    ops[i].result == LINCHECK_OK)
+			holders[nh++] = ops[i].token;
+		if (ops[i].type == LINCHECK_ACQUIRE &&
+		    ops[i].result != LINCHECK_HELD && !stranger++)
+			holders[nh++] = STRANGER_TOKEN;
+		if (writes && !foreign++)
+			values[nv++] = "\x01foreign";
+	}
+	for (i = 0; i < nh; i++) {
+		for (int j = 0; j < nv; j++) {
+			struct bstate st = {
+				values[j], holders[i],
+				holders[i] == STRANGER_TOKEN ? 0 : holders[i],
+			};
+
+			if (brute_lock(&bt, w, optional, rep->window_len, 0,
+				       st))
+				return false;
+		}
+	}
+	return true;
+}
+
+static void test_lock_brute_force(void)
+{
+	int runs = 20000, agree = 0, lin = 0, windows = 0, held = 0, n, r;
+	struct lincheck_op ops[TINY];
+	struct lincheck_report rep;
+	bool unknown[TINY], want;
+	struct btokens bt;
+	struct lincheck *lc;
+
+	for (int i = 0; i < runs; i++) {
+		seed(70000 + i);
+		n = tiny_lock_history(ops, TINY - 1);
+		lc = lincheck_new();
+		for (int j = 0; j < n; j++) {
+			lincheck_add(lc, &ops[j], NULL, 0);
+			unknown[j] = ops[j].result == LINCHECK_UNKNOWN;
+		}
+		r = lincheck_run(lc, &rep);
+		btokens_of(ops, n, &bt);
+		want = brute_lock(&bt, ops, unknown, n, 0,
+				  (struct bstate){ NULL, 0, 0 });
+		lin += want;
+		if ((r == LIN && want) || (r == NOT && !want))
+			agree++;
+		else if (agree == i)
+			tap_diag("seed %d: brute force %d, lincheck %d",
+				 70000 + i, want, r);
+		if (r == NOT) {
+			windows++;
+			held += lock_window_holds(ops, n, &rep);
+		}
+		lincheck_report_free(&rep);
+		lincheck_free(lc);
+	}
+	tap_ok(agree == runs,
+	       "locks: %d random histories of 2-%d ops agree with brute force (%d linearizable)",
+	       runs, TINY - 1, lin);
+	tap_ok(held == windows,
+	       "locks: their %d windows have no linearization by brute force either (%d)",
+	       windows, held);
+}
+
+static void test_lock_performance(void)
+{
+	struct lsim_params p = { .clients = 64, .locks = 4, .ops = 64 * 3000,
+				 .unknown_pct = 1, .expire_pct = 2,
+				 .holder_pct = 80, .max_len = 100000,
+				 .max_gap = 20000 };
+	double t;
+	struct lsim g;
+	int r;
+
+	seed(4343);
+	if (!lsim_history(&g, &p)) {
+		tap_ok(false, "generate a history");
+		return;
+	}
+	t = now();
+	r = lsim_check(&g, 0, NULL, NULL);
+	t = now() - t;
+	tap_ok(r == LIN, "locks: 64 clients x 3000 ops on 4 locks, 1%% unknown: linearizable");
+	tap_diag("locks: 64 x 3000 ops, 1%% unknown: checked in %.3f s", t);
+	lsim_free(&g);
+}
+
 int main(void)
 {
 	size_t i;
@@ -1021,5 +1975,13 @@ int main(void)
 	test_budget();
 	test_performance(0);
 	test_performance(1);
+	for (i = 0; i < ARRAY_LEN(lock_cases); i++)
+		check_lock_case(&lock_cases[i]);
+	test_lock_parse();
+	test_lock_print();
+	test_lock_generated();
+	test_lock_mutations();
+	test_lock_brute_force();
+	test_lock_performance();
 	return tap_done();
 }
