@@ -211,14 +211,18 @@ static int write_file(const char *dir, const char *name, const char *text)
 	char tmp[4096], path[4096];
 	size_t len = strlen(text);
 	int fd, dfd, rc = 0;
+	ssize_t n;
 
 	snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name);
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, text, len) != (ssize_t)len || fsync(fd))
-		rc = -errno ? -errno : -EIO;
+	n = write(fd, text, len);
+	if (n != (ssize_t)len)
+		rc = n < 0 ? -errno : -EIO;	/* a short write: the disk is full */
+	else if (fsync(fd))
+		rc = -errno;
 	if (close(fd) && !rc)
 		rc = -errno;
 	if (!rc && rename(tmp, path))
