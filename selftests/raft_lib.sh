@@ -37,8 +37,10 @@ step() {	# step DESCRIPTION COMMAND...
 	desc=$1
 	shift
 	n=$((n + 1))
+	step_start=$SECONDS
 	if "$@" >"$out/step.out" 2>&1; then
 		echo "ok $n $desc"
+		echo "# took $((SECONDS - step_start)) s"
 	else
 		echo "not ok $n $desc"
 		sed 's/^/# /' "$out/step.out"

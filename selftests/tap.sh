@@ -9,8 +9,10 @@ check() {	# check DESCRIPTION COMMAND...: one TAP line; a failure shows the outp
 	desc=$1
 	shift
 	n=$((n + 1))
+	check_start=$(date +%s)
 	if check_out=$("$@" 2>&1); then
 		echo "ok $n $desc"
+		echo "# took $(($(date +%s) - check_start)) s"
 	else
 		echo "not ok $n $desc"
 		echo "$check_out" | sed 's/^/# /'
