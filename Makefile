@@ -36,7 +36,7 @@ KMOD_SOURCES := $(wildcard $(SRC)/kmod/*.[ch] $(SRC)/kmod/core/*.[ch]) \
 	$(SRC)/include/uapi/linux/lamport.h $(SRC)/Kbuild
 
 .PHONY: all deps modules user selftests ksrc lint sparse checkpatch \
-	test-user vm-test vm-shell vm-run demo check clean help debug-kernel \
+	test-user vm-test vm-shell vm-run demo check check-debug clean help debug-kernel \
 	bench-fd bench-msg bench-trace bench-raft bench-failover
 
 all: modules user selftests
@@ -46,6 +46,8 @@ help:
 	@echo "make deps             install every package the project needs (apt)"
 	@echo "make check            deps, build, lint, host tests and VM tests: the CI job"
 	@echo "make demo             boot a test VM and show three lamport nodes"
+	@echo "make check-debug      every selftest whole on the debug kernel (~25 min; make check"
+	@echo "                      runs the longest ones there in part)"
 	@echo "make vm-test          run the selftests in test VMs [KERNELS=6.1|6.12|debug|all]"
 	@echo "make debug-kernel     build (once, cached) the KASAN/lockdep/kmemleak kernel"
 	@echo "make vm-shell         interactive test VM, module loaded [KERNELS=...]"
@@ -237,6 +239,14 @@ check:
 	$(MAKE) lint KERNELS=all
 	$(MAKE) test-user
 	$(MAKE) vm-test KERNELS=all
+
+# Every selftest whole on the debug kernel: make check runs the longest ones
+# there in part (their kernel paths), to keep within its time budget.
+check-debug:
+	$(S)/deps
+	$(S)/debug-kernel build
+	$(MAKE) all KERNELS=debug
+	LAMPORT_DEBUG_FULL=1 $(S)/vm-test debug
 
 clean:
 	rm -rf $(BUILD)

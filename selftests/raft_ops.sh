@@ -15,6 +15,9 @@ tag=rfo$$
 . "$here/raft_lib.sh"
 
 snap=300
+# make check's debug-kernel lane compacts sooner: its emulated guest writes
+# a few entries a second.
+[ -n "$partial" ] && snap=40
 
 # Nodes 1..3 are the first members; node 4 is started with --join.
 start_joiner() {	# start_joiner N
@@ -313,15 +316,12 @@ false_suspicions() {
 }
 
 echo "TAP version 13"
-# The debug kernel under emulation takes minutes per scenario: it runs those
-# that take the kernel's paths (AF_LAMPORT carrying snapshots to a node that
-# lags or joins); the rest exercise only this userspace, which the other
-# kernels' lanes and the host check.
-if [ -n "${LAMPORT_DEBUG_KERNEL:-}" ]; then
-	echo "1..3"
+# make check's debug-kernel lane (see raft_lib.sh) runs the two that carry
+# snapshots through the kernel: to a follower that lagged and was cut off.
+if [ -n "$partial" ]; then
+	echo "1..2"
 	step "snapshots every $snap entries: the log is compacted on every node ($TRANSPORT)" snapshots_taken
 	step "a follower cut off while the log was compacted is brought back by a snapshot" lagging_follower_gets_snapshot
-	step "node 4 joins as a non-voter, catches up by a snapshot, becomes a voter" node_joins
 	[ $failed -eq 0 ]
 	exit
 fi
