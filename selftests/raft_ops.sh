@@ -140,7 +140,16 @@ remove_during_partition() {
 	# shellcheck disable=SC2086
 	expect_eq "leader after the removed node's return" "$leader" "$(wait_leader "$victim")" &&
 	expect_eq "term" "$term" "$(term_of "$leader")" &&
-	! is_member "$leader" "$victim" && put_ok removed-gone 1 && same_state $others
+	! is_member "$leader" "$victim" && put_ok removed-gone 1 && same_state $others &&
+	# It never got the entry that removed it; a member's answer to its
+	# pre-vote tells it, and it stops campaigning.
+	for _ in $(seq 1 $((100 * slow))); do
+		[ "$(status "$victim" | field removed_by)" -gt 0 ] 2>/dev/null && break
+		sleep 0.1
+	done &&
+	[ "$(status "$victim" | field removed_by)" -gt 0 ] 2>/dev/null &&
+	grep -q "says this node was removed from the cluster" "$out/n$victim.log" ||
+		{ echo "node $victim was not told it was removed"; status "$victim"; return 1; }
 }
 
 leader_removes_itself() {
@@ -280,6 +289,11 @@ contended_locks() {
 	cat "$out/locks.summary"
 	grep -q '"op":"fput".*"result":"fenced"' "$out/locks.history" ||
 		{ echo "no paused holder was fenced"; return 1; }
+	# The summary counts what the history holds.
+	acquired=$(sed -n 's/^locks: acquire [0-9]* acquired \([0-9]*\) .*/\1/p' "$out/locks.summary")
+	[ "${acquired:-0}" -gt 0 ] || { echo "no lock acquired"; return 1; }
+	expect_eq "locks acquired, summary vs history" \
+		"$(grep -c '"op":"acquire".*"result":"ok"' "$out/locks.history")" "$acquired" &&
 	linearizable "$out/locks.history"
 }
 

@@ -602,6 +602,29 @@ static void wl_print_latency_json(struct json *j, const char *key,
 	json_obj_close(j);
 }
 
+static void wl_print_locks_json(struct json *j,
+				const struct raft_lock_counts *l)
+{
+	json_key(j, "locks");
+	json_obj_open(j);
+	json_kv_u64(j, "acquires", l->acquires);
+	json_kv_u64(j, "acquired", l->acquired);
+	json_kv_u64(j, "held", l->held);
+	json_kv_u64(j, "no_lease", l->no_lease);
+	json_kv_u64(j, "fenced_puts", l->fputs);
+	json_kv_u64(j, "fenced_puts_ok", l->fput_ok);
+	json_kv_u64(j, "fenced", l->fenced);
+	json_kv_u64(j, "releases", l->releases);
+	json_kv_u64(j, "released", l->released);
+	json_kv_u64(j, "release_fenced", l->release_fenced);
+	json_kv_u64(j, "unknown", l->unknown);
+	json_kv_u64(j, "grants_failed", l->grants_failed);
+	json_kv_u64(j, "keepalives", l->keepalives);
+	json_kv_u64(j, "leases_lost", l->leases_lost);
+	json_kv_u64(j, "pauses", l->pauses);
+	json_obj_close(j);
+}
+
 static void wl_print_json(struct ctx *ctx, const struct wl_args *w,
 			  const struct raft_workload_result *r)
 {
@@ -642,6 +665,8 @@ static void wl_print_json(struct ctx *ctx, const struct wl_args *w,
 	json_kv_u64(&j, "strays", r->client.strays);
 	json_kv_u64(&j, "send_errors", r->client.send_errors);
 	json_obj_close(&j);
+	if (w->o.locks)
+		wl_print_locks_json(&j, &r->locks);
 	json_obj_close(&j);
 }
 
@@ -671,6 +696,22 @@ static void wl_print_text(const struct wl_args *w,
 	       " timeouts %" PRIu64 " redirects %" PRIu64 " refusals %" PRIu64
 	       "\n", r->unknown, r->errors, r->client.attempts,
 	       r->client.timeouts, r->client.redirects, r->client.refusals);
+	if (w->o.locks) {
+		const struct raft_lock_counts *l = &r->locks;
+
+		printf("locks: acquire %" PRIu64 " acquired %" PRIu64
+		       " held %" PRIu64 " no-lease %" PRIu64 "\n",
+		       l->acquires, l->acquired, l->held, l->no_lease);
+		printf("  fenced put %" PRIu64 " ok %" PRIu64 " fenced %" PRIu64
+		       " release %" PRIu64 " released %" PRIu64
+		       " fenced %" PRIu64 " unknown %" PRIu64 "\n",
+		       l->fputs, l->fput_ok, l->fenced, l->releases,
+		       l->released, l->release_fenced, l->unknown);
+		printf("  leases: grant failed %" PRIu64 " keepalive %" PRIu64
+		       " lost %" PRIu64 " pauses %" PRIu64 "\n",
+		       l->grants_failed, l->keepalives, l->leases_lost,
+		       l->pauses);
+	}
 	wl_print_latency("latency", &r->answered, "answered");
 	wl_print_latency("write latency", &r->writes, "written");
 }

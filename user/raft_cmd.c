@@ -316,6 +316,8 @@ static void status_print_text(const struct wire_status *st)
 	else
 		printf(" membership of --peers");
 	print_id("transfer to", r->transfer_to);
+	if (r->removed_by)
+		printf(" removed (node %" PRIu32 " says so)", r->removed_by);
 	printf(" hints %s leases %" PRIu64 "\n", st->hints ? "on" : "off",
 	       st->kv_leases);
 	for (unsigned int i = 0; i < st->members.n; i++) {
@@ -415,6 +417,7 @@ static void status_print_json(struct json *j, const char *server,
 	json_kv_u64(j, "snap_term", r->snap_term);
 	json_kv_u64(j, "conf_index", r->conf_index);
 	json_kv_u32(j, "transfer_to", r->transfer_to);
+	json_kv_u32(j, "removed_by", r->removed_by);
 	json_kv_bool(j, "hints", st->hints);
 	json_kv_u64(j, "leases", st->kv_leases);
 	status_print_members(j, &st->members);

@@ -83,6 +83,7 @@ struct raft {
 	struct raft_conf base_conf;
 	bool has_base_conf;
 	bool conf_changed;
+	uint32_t removed_by;	/* see removed_for_good() */
 
 	uint64_t snap_index;
 	uint64_t snap_term;
@@ -513,15 +514,16 @@ static struct raft_msg *new_msg(struct raft *r, uint8_t type, uint32_t to)
 	return m;
 }
 
-static void reply(struct raft *r, const struct raft_msg *in, uint8_t type,
-		  uint64_t term, bool ok)
+static struct raft_msg *reply(struct raft *r, const struct raft_msg *in,
+			       uint8_t type, uint64_t term, bool ok)
 {
 	struct raft_msg *m = new_msg(r, type, in->from);
 
-	if (!m)
-		return;
-	m->term = term;
-	m->ok = ok;
+	if (m) {
+		m->term = term;
+		m->ok = ok;
+	}
+	return m;
 }
 
 static void read_ready(struct raft *r, uint64_t id, uint64_t index)
@@ -571,8 +573,10 @@ static void become_follower(struct raft *r, uint64_t term, uint32_t leader)
 	r->role = RAFT_FOLLOWER;
 	r->leader = leader;
 	r->transfer_to = 0;
-	if (leader)
+	if (leader) {
 		r->hint_rounds = 0;
+		r->removed_by = 0;	/* a leader counts it in again */
+	}
 	reset_election_timer(r);
 }
 
@@ -715,7 +719,7 @@ static bool can_campaign(const struct raft *r)
 {
 	struct raft_conf prev;
 
-	if (r->storage_failed)
+	if (r->storage_failed || r->removed_by)
 		return false;
 	if (self_voter(r))
 		return true;
@@ -786,12 +790,28 @@ static bool leader_is_alive(const struct raft *r)
 	return r->leader && r->elapsed < r->cfg.election_ticks;
 }
 
+/*
+ * A node removed while cut off never receives the entry that removed it
+ * and would campaign forever.  A membership without it that is committed
+ * (no later leader can lack it) and newer than all of its log (so not one
+ * it has yet to learn it was added to) says it is out for good.
+ */
+static bool removed_for_good(const struct raft *r, const struct raft_msg *m)
+{
+	return r->has_conf && r->conf_index && r->conf_index <= r->commit &&
+	       r->conf_index > m->index && !raft_conf_get(&r->conf, m->from);
+}
+
 static void handle_prevote(struct raft *r, const struct raft_msg *m)
 {
 	bool grant = m->term > r->term && log_up_to_date(r, m) &&
 		     !leader_is_alive(r) && !r->storage_failed;
+	struct raft_msg *out;
 
-	reply(r, m, RAFT_MSG_PREVOTE_REPLY, grant ? m->term : r->term, grant);
+	out = reply(r, m, RAFT_MSG_PREVOTE_REPLY, grant ? m->term : r->term,
+		    grant);
+	if (out && !grant && removed_for_good(r, m))
+		out->flags |= RAFT_MSG_F_REMOVED;
 }
 
 static void handle_vote(struct raft *r, const struct raft_msg *m)
@@ -811,6 +831,11 @@ static void handle_prevote_reply(struct raft *r, const struct raft_msg *m)
 {
 	if (r->role != RAFT_PRECANDIDATE || (m->ok && m->term != r->term + 1))
 		return;
+	if (!m->ok && (m->flags & RAFT_MSG_F_REMOVED)) {
+		r->removed_by = m->from;
+		become_follower(r, r->term, 0);
+		return;
+	}
 	if (tally(r, m->from, m->ok))
 		campaign(r, 0);
 	else if (refused(r))
@@ -1740,6 +1765,11 @@ uint32_t raft_leader(const struct raft *r)
 	return r->leader;
 }
 
+uint32_t raft_removed_by(const struct raft *r)
+{
+	return r->removed_by;
+}
+
 void raft_status(const struct raft *r, struct raft_status *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -1758,6 +1788,7 @@ void raft_status(const struct raft *r, struct raft_status *st)
 	st->conf_index = r->conf_index;
 	st->transfer_to = r->transfer_to;
 	st->voter = self_voter(r);
+	st->removed_by = r->removed_by;
 	st->n_peers = r->n_peers;
 	for (unsigned int i = 0; i < r->n_peers; i++) {
 		const struct raft_peer *p = &r->peers[i];

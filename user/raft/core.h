@@ -61,6 +61,11 @@ enum raft_msg_type {
 
 /* (PRE)VOTE of a leadership transfer: leader stickiness does not apply. */
 #define RAFT_MSG_F_TRANSFER	0x01
+/*
+ * PREVOTE_REPLY: the candidate is not in the sender's membership, which is
+ * committed and newer than the candidate's whole log: it was removed.
+ */
+#define RAFT_MSG_F_REMOVED	0x02
 
 /* raft_step(): the RAFT_MSG_SNAPSHOT chunk is to be stored now. */
 #define RAFT_STEP_CHUNK		1
@@ -184,6 +189,8 @@ struct raft_status {
 	uint64_t conf_index;	/* entry of the membership in force; 0: base */
 	uint32_t transfer_to;	/* leadership transfer under way */
 	bool voter;
+	/* A member said this node was removed: it no longer campaigns. */
+	uint32_t removed_by;
 	unsigned int n_peers;
 	struct raft_peer_status peers[RAFT_MAX_NODES];
 };
@@ -280,6 +287,8 @@ uint64_t raft_commit(const struct raft *r);
 uint64_t raft_term(const struct raft *r);
 uint8_t raft_role(const struct raft *r);
 uint32_t raft_leader(const struct raft *r);
+/* 0, or the member that said this node was removed (it no longer campaigns). */
+uint32_t raft_removed_by(const struct raft *r);
 void raft_status(const struct raft *r, struct raft_status *st);
 /* The membership in force (the newest in the log); NULL if none yet. */
 const struct raft_conf *raft_membership(const struct raft *r);

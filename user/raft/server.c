@@ -106,6 +106,7 @@ struct server {
 	uint8_t role;
 	uint64_t term;
 	uint32_t leader;
+	uint32_t removed_by;	/* raft_removed_by() as last said */
 
 	struct pending_write *writes;
 	size_t n_writes, writes_cap;
@@ -910,7 +911,16 @@ static void note_changes(struct server *s)
 	uint8_t role = raft_role(s->raft);
 	uint64_t term = raft_term(s->raft);
 	uint32_t leader = raft_leader(s->raft);
+	uint32_t removed_by = raft_removed_by(s->raft);
 
+	if (removed_by != s->removed_by) {
+		if (removed_by)
+			say(s, "node %u says this node was removed from the cluster: no longer campaigning",
+			    removed_by);
+		else
+			say(s, "a leader counts this node in again");
+		s->removed_by = removed_by;
+	}
 	if (role == s->role && term == s->term && leader == s->leader)
 		return;
 	s->term = term;

@@ -93,7 +93,8 @@ int wire_peer_encode(const struct wire_peer_hdr *h, const struct raft_msg *m,
 	put(&c, m->read_ctx, 8);
 	put(&c, h->incarnation, 8);
 	put(&c, (m->ok ? WIRE_OK : 0) |
-	    (m->flags & RAFT_MSG_F_TRANSFER ? WIRE_TRANSFER : 0), 1);
+	    (m->flags & RAFT_MSG_F_TRANSFER ? WIRE_TRANSFER : 0) |
+	    (m->flags & RAFT_MSG_F_REMOVED ? WIRE_REMOVED : 0), 1);
 	put(&c, m->type == RAFT_MSG_SNAPSHOT ? m->data_len : m->n_entries, 2);
 	if (m->type == RAFT_MSG_SNAPSHOT)
 		put_bytes(&c, m->data, m->data_len);
@@ -150,7 +151,8 @@ int wire_peer_decode(struct wire_peer_hdr *h, struct raft_msg *m,
 	h->incarnation = get(&c, 8);
 	flags = (uint8_t)get(&c, 1);
 	m->ok = flags & WIRE_OK;
-	m->flags = flags & WIRE_TRANSFER ? RAFT_MSG_F_TRANSFER : 0;
+	m->flags = (flags & WIRE_TRANSFER ? RAFT_MSG_F_TRANSFER : 0) |
+		   (flags & WIRE_REMOVED ? RAFT_MSG_F_REMOVED : 0);
 	count = (uint32_t)get(&c, 2);
 	if (snapshot_type(m->type)) {
 		m->offset = m->hint_index;
@@ -158,7 +160,7 @@ int wire_peer_decode(struct wire_peer_hdr *h, struct raft_msg *m,
 		m->hint_index = m->hint_term = 0;
 	}
 	if (c.bad || !m->type || m->type > RAFT_MSG_TYPE_MAX ||
-	    (flags & ~(WIRE_OK | WIRE_TRANSFER)))
+	    (flags & ~(WIRE_OK | WIRE_TRANSFER | WIRE_REMOVED)))
 		return -EBADMSG;
 	if (m->type == RAFT_MSG_SNAPSHOT) {
 		m->data_len = count;
@@ -365,6 +367,7 @@ int wire_status_encode(const struct wire_status *st, uint8_t *buf, size_t size)
 		put(&c, alen, 1);
 		put_bytes(&c, m->addr, alen);
 	}
+	put(&c, r->removed_by, 4);
 	return c.bad ? -EMSGSIZE : (int)c.pos;
 }
 
@@ -431,6 +434,7 @@ int wire_status_decode(struct wire_status *st, const uint8_t *buf, size_t len)
 			return -EBADMSG;
 		memcpy(m->addr, addr, alen);
 	}
+	r->removed_by = (uint32_t)get(&c, 4);
 	if (c.bad || c.pos != len)
 		return -EBADMSG;
 	return 0;

@@ -12,7 +12,7 @@
  *	u64 hint_index, hint_term	SNAPSHOT(_REPLY): offset, total
  *	u64 read_ctx
  *	u64 incarnation			of the sender's data directory
- *	u8  flags (WIRE_OK, WIRE_TRANSFER)
+ *	u8  flags (WIRE_OK, WIRE_TRANSFER, WIRE_REMOVED)
  *	u16 count			APPEND: entries; SNAPSHOT: data bytes
  * each entry: u64 term, u8 type, u16 length, data (its index follows
  * from the message's index); a SNAPSHOT's data is a chunk of the file.
@@ -46,6 +46,7 @@
 #define WIRE_ENTRY_HDR		11
 #define WIRE_OK			0x01
 #define WIRE_TRANSFER		0x02
+#define WIRE_REMOVED		0x04
 /* Entry bytes an APPEND may carry: the core's max_append_bytes. */
 #define WIRE_APPEND_BYTES	(WIRE_DGRAM_MAX - WIRE_PEER_HDR)
 

@@ -598,6 +598,7 @@ static void membership(void)
 	struct raft_conf to;
 	const char *why = "";
 	uint32_t l, l2, gone;
+	bool quiet, rm_told = false;
 	uint64_t term;
 	int rc;
 
@@ -638,12 +639,26 @@ static void membership(void)
 	term = raft_term(c.r[l]);
 	tap_ok(raft_membership(c.r[l])->n == 3, "the others have 3 members");
 	/* The leader stops sending to it at once, so it never hears of its
-	 * removal: it campaigns, and the members ignore it.
+	 * removal: it campaigns, and the members ignore it, but tell it that
+	 * their committed membership, newer than its log, has it no more.
 	 */
 	tick_all(&c, 100);
 	tap_ok(leader_of(&c) == l && raft_term(c.r[l]) == term,
 	       "the removed node's campaigns disturb no one (leader %u, term %llu)",
 	       leader_of(&c), (unsigned long long)raft_term(c.r[l]));
+	tap_ok(raft_removed_by(c.r[gone]) && raft_removed_by(c.r[gone]) != gone,
+	       "a member told node %u it was removed (node %u)", gone,
+	       raft_removed_by(c.r[gone]));
+	quiet = true;
+	for (int i = 0; i < 100; i++) {
+		tick_all(&c, 1);
+		quiet &= raft_role(c.r[gone]) == RAFT_FOLLOWER;
+	}
+	tap_ok(quiet, "so it campaigns no more");
+	for (uint32_t id = 1; id <= 4; id++)
+		if (id != gone)
+			rm_told |= raft_removed_by(c.r[id]) != 0;
+	tap_ok(!rm_told, "no member was told so");
 	/* The leader removes itself: it leads until that commits, then goes. */
 	term = raft_term(c.r[l]);
 	to = *raft_membership(c.r[l]);

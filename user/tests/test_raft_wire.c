@@ -62,6 +62,8 @@ static struct raft_msg msg_of(uint8_t type)
 	}
 	if (type == RAFT_MSG_VOTE)
 		m.flags = RAFT_MSG_F_TRANSFER;
+	if (type == RAFT_MSG_PREVOTE_REPLY)
+		m.flags = RAFT_MSG_F_REMOVED;
 	return m;
 }
 
@@ -314,7 +316,7 @@ static void type_too_high(uint8_t *buf)
 
 static void unknown_flag(uint8_t *buf)
 {
-	buf[WIRE_PEER_HDR - 3] |= 0x04;
+	buf[WIRE_PEER_HDR - 3] |= 0x08;
 }
 
 static void too_many_entries(uint8_t *buf)
@@ -484,7 +486,7 @@ static struct wire_status status_of(unsigned int peers)
 			.id = 3, .role = RAFT_LEADER, .term = 12, .vote = 3,
 			.leader = 3, .commit = 500, .first_index = 1,
 			.last_index = 505, .last_term = 12, .persisted = 504,
-			.n_peers = peers,
+			.n_peers = peers, .removed_by = peers,
 		},
 		.applied = 499, .clock = 1ULL << 40,
 		.transport = WIRE_TRANSPORT_LAMPORT, .kv_keys = 42,
@@ -509,6 +511,7 @@ static bool statuses_equal(const struct wire_status *a,
 	    x->commit != y->commit || x->first_index != y->first_index ||
 	    x->last_index != y->last_index || x->last_term != y->last_term ||
 	    x->persisted != y->persisted || x->n_peers != y->n_peers ||
+	    x->removed_by != y->removed_by ||
 	    a->applied != b->applied || a->clock != b->clock ||
 	    a->transport != b->transport || a->kv_keys != b->kv_keys ||
 	    a->kv_digest != b->kv_digest)
