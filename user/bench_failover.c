@@ -359,6 +359,36 @@ static void log_path(const struct bf *b, uint32_t id, char *buf, size_t size)
 }
 
 /*
+ * A line in every node's log, stamped like theirs (--log-time), so that a
+ * slow failover can be read against the kill.
+ */
+static void __attribute__((format(printf, 2, 3)))
+mark_logs(const struct bf *b, const char *fmt, ...)
+{
+	char path[PATH_MAX + 32], line[160];
+	struct timespec ts;
+	va_list ap;
+	int len;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	len = snprintf(line, sizeof(line), "--- bench failover at %lld.%06ld: ",
+		       (long long)ts.tv_sec, ts.tv_nsec / 1000);
+	va_start(ap, fmt);
+	vsnprintf(line + len, sizeof(line) - (size_t)len, fmt, ap);
+	va_end(ap);
+	for (uint32_t id = 1; id <= BF_NODES; id++) {
+		int fd;
+
+		log_path(b, id, path, sizeof(path));
+		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+		if (fd >= 0) {
+			dprintf(fd, "%s\n", line);
+			close(fd);
+		}
+	}
+}
+
+/*
  * The child: in the node's namespace, its own process group, its output
  * to the log, nothing else of the bench open; killed with the bench.
  */
@@ -399,7 +429,7 @@ static int start_node(struct bf *b, uint32_t id)
 	char *argv[] = {
 		"lamport", "raft", "serve", "--id", sid, "--peers", peers,
 		"--data", data, "--transport", "lamport", "--tick", tick,
-		"--election", election,
+		"--election", election, "--log-time",
 		b->mode == BF_TIMEOUT ? "--no-hints" : NULL, NULL,
 	};
 	pid_t bench = getpid(), pid;
@@ -765,6 +795,8 @@ static int failover(struct bf *b, uint32_t round, uint32_t victim,
 		}
 	}
 	kill(b->pid[victim], SIGKILL);
+	mark_logs(b, "kill %u: node %u killed%s", round, victim,
+		  b->o->cut ? ", its link set down just before" : "");
 	err = hammer(&h, patience_ns(b->o));
 	waitpid(b->pid[victim], NULL, 0);
 	b->pid[victim] = 0;
@@ -772,6 +804,9 @@ static int failover(struct bf *b, uint32_t round, uint32_t victim,
 		return -1;	/* not a sample */
 	drain_hints(b, on_hint, &h);
 
+	if (!err)
+		mark_logs(b, "kill %u: node %u took a write, %.1f ms after the kill",
+			  round, h.leader, h.ack_ns / 1e6);
 	s->kill = round;
 	s->killed = victim;
 	s->leader = h.leader;

@@ -98,6 +98,7 @@ struct server {
 	int signal_fd;
 	unsigned int tick_ms;
 	int verbose;
+	bool log_time;		/* CLOCK_MONOTONIC on every line (--log-time) */
 	bool storage_failed;
 	bool stop;
 
@@ -124,8 +125,16 @@ static void say(const struct server *s, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "raft %u: lc %" PRIu64 " term %" PRIu64 ": ",
-		s->cfg.id, s->clock, s->term);
+	fprintf(stderr, "raft %u: lc %" PRIu64 " term %" PRIu64, s->cfg.id,
+		s->clock, s->term);
+	if (s->log_time) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		fprintf(stderr, " at %lld.%06ld", (long long)ts.tv_sec,
+			ts.tv_nsec / 1000);
+	}
+	fputs(": ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -1214,7 +1223,7 @@ static void usage(void)
 		"Usage: lamport raft serve --id N --peers ID=ADDR:PORT[,ID=ADDR:PORT...] --data DIR\n"
 		"                          [--join] [--cluster NAME] [--transport auto|udp|lamport]\n"
 		"                          [--tick MS] [--election TICKS] [--heartbeat TICKS]\n"
-		"                          [--snapshot-entries N] [--no-hints]\n"
+		"                          [--snapshot-entries N] [--no-hints] [--log-time]\n"
 		"                          [--faults drop=P,dup=P,delay=MS[-MS]] [-v]...\n"
 		"Every node of --peers, this one included, takes Raft messages on PORT\n"
 		"(over AF_LAMPORT to node ID, or UDP to ADDR) and clients on PORT + 1.\n"
@@ -1223,7 +1232,9 @@ static void usage(void)
 		"where nodes are.  A snapshot is taken every --snapshot-entries entries\n"
 		"(default %d, 0: never).  Over AF_LAMPORT the failure detector's\n"
 		"verdicts start an election as soon as the leader is dead (--no-hints:\n"
-		"election timeouts only).\n", SNAPSHOT_ENTRIES_DEFAULT);
+		"election timeouts only).  --log-time puts CLOCK_MONOTONIC seconds on\n"
+		"every log line (\"raft 1: lc 7 term 2 at 812.045113: ...\").\n",
+		SNAPSHOT_ENTRIES_DEFAULT);
 }
 
 static int fail(const char *fmt, ...)
@@ -1489,6 +1500,7 @@ static int parse_options(struct server *s, struct options *o, int argc, char **a
 		{ "faults", required_argument, NULL, 'f' },
 		{ "join", no_argument, NULL, 'J' },
 		{ "no-hints", no_argument, NULL, 'N' },
+		{ "log-time", no_argument, NULL, 'L' },
 		{ "snapshot-entries", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1532,6 +1544,9 @@ static int parse_options(struct server *s, struct options *o, int argc, char **a
 			break;
 		case 'N':
 			o->no_hints = true;
+			break;
+		case 'L':
+			s->log_time = true;
 			break;
 		case 'S':
 			rc = parse_uint("--snapshot-entries", optarg, 0, 100000000,
