@@ -442,8 +442,9 @@ static int start_node(struct bf *b, uint32_t id)
 	snprintf(tick, sizeof(tick), "%u", b->o->tick_ms);
 	snprintf(election, sizeof(election), "%u", b->o->election_ticks);
 	log_path(b, id, log, sizeof(log));
-	fd = open(log, O_WRONLY | O_CREAT | O_CLOEXEC |
-		  (b->log_fresh[id] ? O_TRUNC : O_APPEND), 0644);
+	/* O_APPEND either way: the bench's marks go in between. */
+	fd = open(log, O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND |
+		  (b->log_fresh[id] ? O_TRUNC : 0), 0644);
 	if (fd < 0) {
 		fprintf(stderr, "Error: bench failover: %s: %s\n", log, strerror(errno));
 		return -1;
