@@ -46,7 +46,7 @@ help:
 	@echo "make deps             install every package the project needs (apt)"
 	@echo "make check            deps, build, lint, host tests and VM tests: the CI job"
 	@echo "make demo             boot a test VM and show three lamport nodes"
-	@echo "make check-debug      every selftest whole on the debug kernel (~25 min; make check"
+	@echo "make check-debug      every selftest whole on the debug kernel (~33 min; make check"
 	@echo "                      runs the longest ones there in part)"
 	@echo "make vm-test          run the selftests in test VMs [KERNELS=6.1|6.12|debug|all]"
 	@echo "make debug-kernel     build (once, cached) the KASAN/lockdep/kmemleak kernel"
